@@ -1,0 +1,302 @@
+package charmm
+
+import "math"
+
+// alignment is the penalty of thesis section 2.4,
+//
+//	U(x) = lambda sum_i |x_i - R (x_i - c)|^2,
+//
+// where c is the centroid of x and R is the Kabsch rotation taking x - c onto
+// the centred reference, its angle capped at maxAngle (keeping the axis). It
+// pins the molecule's position and orientation near the reference's so that
+// a flow need not learn the six rigid-body degrees of freedom.
+//
+// Its force is the exact negative gradient, including the dependence of R on
+// x, so that molecular dynamics conserves energy and finite differences
+// agree. The derivative of the optimal rotation comes from implicit
+// differentiation of the Kabsch optimality condition sum_i (R xc_i) x y_i = 0;
+// with a capped angle, the chain rule runs through the SO(3) Jacobians of the
+// rotation-vector parametrisation.
+type alignment struct {
+	y        []float64 // centred reference
+	lambda   float64
+	maxAngle float64
+}
+
+func newAlignment(o *AlignOptions) *alignment {
+	n := len(o.Reference) / 3
+	y := append([]float64(nil), o.Reference...)
+	var c vec3
+	for i := 0; i < n; i++ {
+		c = c.add(pos(y, int32(i)))
+	}
+	c = c.scale(1 / float64(n))
+	for i := 0; i < n; i++ {
+		for k := 0; k < 3; k++ {
+			y[3*i+k] -= c[k]
+		}
+	}
+	return &alignment{y: y, lambda: o.Lambda, maxAngle: o.MaxAngle}
+}
+
+type mat3 [3][3]float64
+
+func (m mat3) mulVec(v vec3) vec3 {
+	return vec3{m[0][0]*v[0] + m[0][1]*v[1] + m[0][2]*v[2],
+		m[1][0]*v[0] + m[1][1]*v[1] + m[1][2]*v[2],
+		m[2][0]*v[0] + m[2][1]*v[1] + m[2][2]*v[2]}
+}
+
+func (m mat3) transpose() mat3 {
+	var t mat3
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			t[i][j] = m[j][i]
+		}
+	}
+	return t
+}
+
+func (m mat3) mul(b mat3) mat3 {
+	var c mat3
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			for k := 0; k < 3; k++ {
+				c[i][j] += m[i][k] * b[k][j]
+			}
+		}
+	}
+	return c
+}
+
+func (m mat3) det() float64 {
+	return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) -
+		m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) +
+		m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+}
+
+// inverse returns the inverse and false if m is (nearly) singular.
+func (m mat3) inverse() (mat3, bool) {
+	d := m.det()
+	scale := 0.0
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			scale = math.Max(scale, math.Abs(m[i][j]))
+		}
+	}
+	if scale == 0 || math.Abs(d) < 1e-12*scale*scale*scale {
+		return mat3{}, false
+	}
+	var inv mat3
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			// Cofactor of (j, i).
+			a, b := (j+1)%3, (j+2)%3
+			c, e := (i+1)%3, (i+2)%3
+			inv[i][j] = (m[a][c]*m[b][e] - m[a][e]*m[b][c]) / d
+		}
+	}
+	return inv, true
+}
+
+func identity3() mat3 { return mat3{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}} }
+
+// skew returns [v]x, the matrix with [v]x w = v x w.
+func skew(v vec3) mat3 {
+	return mat3{{0, -v[2], v[1]}, {v[2], 0, -v[0]}, {-v[1], v[0], 0}}
+}
+
+func (m mat3) addScaled(b mat3, s float64) mat3 {
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			m[i][j] += s * b[i][j]
+		}
+	}
+	return m
+}
+
+// rodrigues returns the rotation by angle theta about the unit axis n.
+func rodrigues(n vec3, theta float64) mat3 {
+	k := skew(n)
+	return identity3().addScaled(k, math.Sin(theta)).addScaled(k.mul(k), 1-math.Cos(theta))
+}
+
+// leftJacobian returns J_l of SO(3) at the rotation vector theta*n.
+func leftJacobian(n vec3, theta float64) mat3 {
+	k := skew(n)
+	if theta < 1e-8 {
+		return identity3().addScaled(k, theta/2)
+	}
+	return identity3().addScaled(k, (1-math.Cos(theta))/theta).addScaled(k.mul(k), (theta-math.Sin(theta))/theta)
+}
+
+// leftJacobianInv returns J_l^-1 at the rotation vector theta*n, written
+// with cot(theta/2) so that it stays finite up to theta = pi.
+func leftJacobianInv(n vec3, theta float64) mat3 {
+	k := skew(n)
+	c := 1.0
+	if theta > 1e-8 {
+		c = 1 - theta/2/math.Tan(theta/2)
+	}
+	return identity3().addScaled(k, -theta/2).addScaled(k.mul(k), c)
+}
+
+// kabsch returns the rotation R minimising sum |R xc_i - y_i|^2, by Horn's
+// quaternion method, as a unit axis and an angle in [0, pi].
+func kabsch(xc, y []float64) (axis vec3, angle float64) {
+	var s mat3 // s[a][b] = sum xc_a y_b
+	for i := 0; i+2 < len(xc); i += 3 {
+		for a := 0; a < 3; a++ {
+			for b := 0; b < 3; b++ {
+				s[a][b] += xc[i+a] * y[i+b]
+			}
+		}
+	}
+	nm := [4][4]float64{
+		{s[0][0] + s[1][1] + s[2][2], s[1][2] - s[2][1], s[2][0] - s[0][2], s[0][1] - s[1][0]},
+		{s[1][2] - s[2][1], s[0][0] - s[1][1] - s[2][2], s[0][1] + s[1][0], s[2][0] + s[0][2]},
+		{s[2][0] - s[0][2], s[0][1] + s[1][0], -s[0][0] + s[1][1] - s[2][2], s[1][2] + s[2][1]},
+		{s[0][1] - s[1][0], s[2][0] + s[0][2], s[1][2] + s[2][1], -s[0][0] - s[1][1] + s[2][2]},
+	}
+	q := topEigenvector4(nm)
+	if q[0] < 0 {
+		for i := range q {
+			q[i] = -q[i]
+		}
+	}
+	v := vec3{q[1], q[2], q[3]}
+	vn := v.norm()
+	if vn < 1e-300 {
+		return vec3{1, 0, 0}, 0
+	}
+	return v.scale(1 / vn), 2 * math.Atan2(vn, q[0])
+}
+
+// topEigenvector4 returns the unit eigenvector of the largest eigenvalue of
+// a symmetric 4x4 matrix, by cyclic Jacobi rotations.
+func topEigenvector4(a [4][4]float64) [4]float64 {
+	v := [4][4]float64{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}
+	for sweep := 0; sweep < 50; sweep++ {
+		off := 0.0
+		for p := 0; p < 4; p++ {
+			for q := p + 1; q < 4; q++ {
+				off += a[p][q] * a[p][q]
+			}
+		}
+		if off < 1e-30 {
+			break
+		}
+		for p := 0; p < 4; p++ {
+			for q := p + 1; q < 4; q++ {
+				if a[p][q] == 0 {
+					continue
+				}
+				theta := (a[q][q] - a[p][p]) / (2 * a[p][q])
+				t := math.Copysign(1, theta) / (math.Abs(theta) + math.Sqrt(theta*theta+1))
+				c := 1 / math.Sqrt(t*t+1)
+				s := t * c
+				for k := 0; k < 4; k++ { // A <- A J
+					akp, akq := a[k][p], a[k][q]
+					a[k][p], a[k][q] = c*akp-s*akq, s*akp+c*akq
+				}
+				for k := 0; k < 4; k++ { // A <- J^T A
+					apk, aqk := a[p][k], a[q][k]
+					a[p][k], a[q][k] = c*apk-s*aqk, s*apk+c*aqk
+				}
+				for k := 0; k < 4; k++ {
+					vkp, vkq := v[k][p], v[k][q]
+					v[k][p], v[k][q] = c*vkp-s*vkq, s*vkp+c*vkq
+				}
+			}
+		}
+	}
+	best := 0
+	for k := 1; k < 4; k++ {
+		if a[k][k] > a[best][best] {
+			best = k
+		}
+	}
+	return [4]float64{v[0][best], v[1][best], v[2][best], v[3][best]}
+}
+
+// energy returns the penalty of configuration x and adds its force to f.
+func (al *alignment) energy(x, f []float64) float64 {
+	n := len(x) / 3
+	var c vec3
+	for i := 0; i < n; i++ {
+		c = c.add(pos(x, int32(i)))
+	}
+	c = c.scale(1 / float64(n))
+	xc := make([]float64, len(x))
+	for i := 0; i < n; i++ {
+		for k := 0; k < 3; k++ {
+			xc[3*i+k] = x[3*i+k] - c[k]
+		}
+	}
+	axis, theta := kabsch(xc, al.y)
+	rStar := rodrigues(axis, theta)
+	r, b := rStar, identity3()
+	if theta > al.maxAngle {
+		// Capped: R = Exp(maxAngle n). B maps a left perturbation of R* to
+		// the one of R: J_l(omega_c) Df(omega*) J_l^-1(omega*), where
+		// Df = (maxAngle/theta) (I - n n^T) keeps only the change of axis.
+		r = rodrigues(axis, al.maxAngle)
+		var proj mat3
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				proj[i][j] = -axis[i] * axis[j]
+			}
+			proj[i][i] += 1
+		}
+		df := mat3{}.addScaled(proj, al.maxAngle/theta)
+		b = leftJacobian(axis, al.maxAngle).mul(df).mul(leftJacobianInv(axis, theta))
+	}
+
+	// Energy, the torque-like sum T = sum a_i x x_i with a_i = R xc_i, and
+	// the matrix A = sum a*_i y_i^T - (sum a*_i . y_i) I of the implicit
+	// differentiation (a*_i = R* xc_i).
+	var u float64
+	var tsum vec3
+	var am mat3
+	var tr float64
+	e := make([]vec3, n)
+	for i := 0; i < n; i++ {
+		xi := pos(x, int32(i))
+		xci := pos(xc, int32(i))
+		yi := pos(al.y, int32(i))
+		ai := r.mulVec(xci)
+		e[i] = xi.sub(ai)
+		u += e[i].dot(e[i])
+		tsum = tsum.add(ai.cross(xi))
+		as := rStar.mulVec(xci)
+		for p := 0; p < 3; p++ {
+			for q := 0; q < 3; q++ {
+				am[p][q] += as[p] * yi[q]
+			}
+		}
+		tr += as.dot(yi)
+	}
+	for p := 0; p < 3; p++ {
+		am[p][p] -= tr
+	}
+	if f == nil {
+		return al.lambda * u
+	}
+	// w = A^-T B^T T; without a well-defined optimal rotation (a linear
+	// molecule, or the reference and x nearly anti-aligned) the rotation
+	// term of the gradient is dropped.
+	var w vec3
+	if ainv, ok := am.inverse(); ok {
+		w = ainv.transpose().mulVec(b.transpose().mulVec(tsum))
+	}
+	rt := r.transpose()
+	rst := rStar.transpose()
+	rc := rt.mulVec(c)
+	s := 2 * al.lambda
+	for i := 0; i < n; i++ {
+		yi := pos(al.y, int32(i))
+		g := e[i].sub(rt.mulVec(e[i])).add(rc).add(rst.mulVec(yi.cross(w)))
+		addForce(f, int32(i), g.scale(-s))
+	}
+	return al.lambda * u
+}

@@ -1,0 +1,108 @@
+package charmm
+
+import "math"
+
+// cellList bins atoms into cubic cells at least as wide as the cut-off, so
+// that the pairs within the cut-off are found among neighbouring cells in time
+// linear in the number of atoms. Its memory is reused from call to call.
+type cellList struct {
+	head       []int32 // first atom of each cell, -1 when empty
+	next       []int32 // next atom in the same cell, -1 at the end
+	nx, ny, nz int
+}
+
+// maxCellsPerAtom bounds the grid for configurations spread far apart (an
+// exploded structure): the cells then grow wider than the cut-off, which
+// stays correct and keeps memory linear.
+const maxCellsPerAtom = 8
+
+func (c *cellList) build(x []float64, size float64) {
+	n := len(x) / 3
+	lo := [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
+	hi := [3]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	for i := 0; i < n; i++ {
+		for k := 0; k < 3; k++ {
+			lo[k] = math.Min(lo[k], x[3*i+k])
+			hi[k] = math.Max(hi[k], x[3*i+k])
+		}
+	}
+	var dims [3]int
+	for {
+		total := 1
+		for k := 0; k < 3; k++ {
+			dims[k] = max(1, int(math.Min((hi[k]-lo[k])/size, 1<<20)))
+			total *= dims[k]
+		}
+		if total <= maxCellsPerAtom*n+27 {
+			break
+		}
+		size *= 2
+	}
+	c.nx, c.ny, c.nz = dims[0], dims[1], dims[2]
+	ncell := c.nx * c.ny * c.nz
+	c.head = grow(c.head, ncell)
+	c.next = grow(c.next, n)
+	for i := range c.head {
+		c.head[i] = -1
+	}
+	for i := n - 1; i >= 0; i-- {
+		var idx [3]int
+		for k := 0; k < 3; k++ {
+			idx[k] = min(dims[k]-1, int((x[3*i+k]-lo[k])/(hi[k]-lo[k]+1e-300)*float64(dims[k])))
+		}
+		cl := int32((idx[0]*c.ny+idx[1])*c.nz + idx[2])
+		c.next[i] = c.head[cl]
+		c.head[cl] = int32(i)
+	}
+}
+
+func grow(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+// halfShell are the 13 neighbouring cell offsets that, with the cell itself,
+// visit every pair of neighbouring cells once.
+var halfShell = [13][3]int{
+	{1, 0, 0}, {-1, 1, 0}, {0, 1, 0}, {1, 1, 0},
+	{-1, -1, 1}, {0, -1, 1}, {1, -1, 1},
+	{-1, 0, 1}, {0, 0, 1}, {1, 0, 1},
+	{-1, 1, 1}, {0, 1, 1}, {1, 1, 1},
+}
+
+// pairs calls fn for every pair of atoms closer than sqrt(cut2).
+func (c *cellList) pairs(x []float64, cut2 float64, fn func(i, j int)) {
+	near := func(i, j int32) {
+		i3, j3 := 3*int(i), 3*int(j)
+		dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
+		if dx*dx+dy*dy+dz*dz <= cut2 {
+			fn(int(i), int(j))
+		}
+	}
+	for ix := 0; ix < c.nx; ix++ {
+		for iy := 0; iy < c.ny; iy++ {
+			for iz := 0; iz < c.nz; iz++ {
+				home := c.head[(ix*c.ny+iy)*c.nz+iz]
+				for i := home; i >= 0; i = c.next[i] {
+					for j := c.next[i]; j >= 0; j = c.next[j] {
+						near(i, j)
+					}
+				}
+				for _, o := range halfShell {
+					jx, jy, jz := ix+o[0], iy+o[1], iz+o[2]
+					if jx < 0 || jy < 0 || jz < 0 || jx >= c.nx || jy >= c.ny || jz >= c.nz {
+						continue
+					}
+					other := c.head[(jx*c.ny+jy)*c.nz+jz]
+					for i := home; i >= 0; i = c.next[i] {
+						for j := other; j >= 0; j = c.next[j] {
+							near(i, j)
+						}
+					}
+				}
+			}
+		}
+	}
+}

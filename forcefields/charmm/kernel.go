@@ -1,0 +1,376 @@
+package charmm
+
+import "math"
+
+// The CPU kernel: the same energy as the reference kernel, written for speed.
+// It does not allocate, works on scalars rather than small arrays (which the
+// Go compiler keeps in registers), computes each dihedral angle once for all
+// of its Fourier terms and evaluates cos(n phi - delta) by the multiple-angle
+// recurrence instead of trigonometric calls.
+
+// scratch is the per-goroutine working memory of the kernels.
+type scratch struct {
+	terms []float64 // per-term energies when the caller does not want them
+	f     []float64 // forces when the caller does not want them
+	cells cellList
+}
+
+func newScratch(p *Plan) *scratch {
+	return &scratch{terms: make([]float64, len(p.Terms())), f: make([]float64, 3*p.NumAtoms)}
+}
+
+// cpuOne is the CPU kernel for one configuration; see kernelFunc.
+func (p *Plan) cpuOne(x, f, terms []float64, s *scratch) float64 {
+	if f == nil {
+		f = s.f
+		clear(f)
+	}
+	var t [numBaseTerms]energy
+	var cl ClipOptions
+	if p.clip != nil {
+		cl = p.clip.ClipOptions
+	}
+	stretchCPU(&p.Bonds, x, f, cl.Bond, &t[iBond])
+	stretchCPU(&p.UB, x, f, cl.UreyBradley, &t[iUB])
+	p.anglesCPU(x, f, cl.Angle, &t[iAngle])
+	t[iDihedral].add(p.dihedralsCPU(x, f))
+	p.impropersCPU(x, f, cl.Improper, &t[iImproper])
+	t[iCMap].add(p.cmapCPU(x, f))
+	switch {
+	case p.Pairs != nil && p.clip == nil:
+		elj, ecoul := pairListCPU(p.Pairs, x, f)
+		t[iLJ].add(elj)
+		t[iCoulomb].add(ecoul)
+	case p.Pairs != nil:
+		p.pairListClipped(p.Pairs, x, f, &t[iLJ], &t[iCoulomb])
+	default:
+		p.nonbondedTable(x, f, s, &t[iLJ], &t[iCoulomb])
+		p.pairListClipped(&p.Pairs14, x, f, &t[iLJ], &t[iCoulomb])
+	}
+	return p.finish(x, f, terms, &t)
+}
+
+// stretchCPU evaluates harmonic distance terms (bonds, Urey-Bradley).
+func stretchCPU(b *bondTerms, x, f []float64, g float64, e *energy) {
+	I, J, K, R0 := b.I, b.J, b.K, b.R0
+	J, K, R0 = J[:len(I)], K[:len(I)], R0[:len(I)]
+	var sum, clipped float64
+	for k := range I {
+		i3, j3 := 3*int(I[k]), 3*int(J[k])
+		dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
+		r := math.Sqrt(dx*dx + dy*dy + dz*dz)
+		d := r - R0[k]
+		var dEdr float64
+		if g > 0 {
+			ec, de, raw := harmonic(K[k], d, g)
+			sum += raw
+			clipped += ec
+			dEdr = de
+		} else {
+			ek := K[k] * d * d
+			sum += ek
+			clipped += ek
+			dEdr = 2 * K[k] * d
+		}
+		if r == 0 {
+			continue
+		}
+		c := -dEdr / r
+		f[i3] += c * dx
+		f[i3+1] += c * dy
+		f[i3+2] += c * dz
+		f[j3] -= c * dx
+		f[j3+1] -= c * dy
+		f[j3+2] -= c * dz
+	}
+	e.raw += sum
+	e.clipped += clipped
+}
+
+func (p *Plan) anglesCPU(x, f []float64, g float64, e *energy) {
+	a := &p.Angles
+	I, J, L, Kt, Th := a.I, a.J[:len(a.I)], a.K[:len(a.I)], a.Kt[:len(a.I)], a.Theta[:len(a.I)]
+	var sum, clipped float64
+	for k := range I {
+		i3, j3, l3 := 3*int(I[k]), 3*int(J[k]), 3*int(L[k])
+		ux, uy, uz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
+		vx, vy, vz := x[l3]-x[j3], x[l3+1]-x[j3+1], x[l3+2]-x[j3+2]
+		cx, cy, cz := uy*vz-uz*vy, uz*vx-ux*vz, ux*vy-uy*vx
+		cn := math.Sqrt(cx*cx + cy*cy + cz*cz)
+		uu, vv := ux*ux+uy*uy+uz*uz, vx*vx+vy*vy+vz*vz
+		theta := math.Atan2(cn, ux*vx+uy*vy+uz*vz)
+		d := theta - Th[k]
+		var dE float64
+		if g > 0 {
+			ec, de, raw := harmonic(Kt[k], d, g)
+			sum += raw
+			clipped += ec
+			dE = de
+		} else {
+			ek := Kt[k] * d * d
+			sum += ek
+			clipped += ek
+			dE = 2 * Kt[k] * d
+		}
+		if cn < 1e-12*math.Sqrt(uu*vv) {
+			continue // straight angle: the direction of the force is undefined
+		}
+		// F_i = -dE (u x c)/(|u|^2 |c|), F_k = dE (v x c)/(|v|^2 |c|).
+		a := -dE / (uu * cn)
+		b := dE / (vv * cn)
+		fix, fiy, fiz := a*(uy*cz-uz*cy), a*(uz*cx-ux*cz), a*(ux*cy-uy*cx)
+		fkx, fky, fkz := b*(vy*cz-vz*cy), b*(vz*cx-vx*cz), b*(vx*cy-vy*cx)
+		f[i3] += fix
+		f[i3+1] += fiy
+		f[i3+2] += fiz
+		f[l3] += fkx
+		f[l3+1] += fky
+		f[l3+2] += fkz
+		f[j3] -= fix + fkx
+		f[j3+1] -= fiy + fky
+		f[j3+2] -= fiz + fkz
+	}
+	e.raw += sum
+	e.clipped += clipped
+}
+
+// torsionCPU is the scalar form of torsion (see geometry.go).
+type torsionCPU struct {
+	mx, my, mz, nx, ny, nz float64
+	m2, n2, rkj, p, q      float64
+	cos, sin               float64
+	i3, j3, k3, l3         int
+	ok                     bool
+}
+
+func newTorsionCPU(x []float64, i, j, k, l int32) (t torsionCPU) {
+	t.i3, t.j3, t.k3, t.l3 = 3*int(i), 3*int(j), 3*int(k), 3*int(l)
+	xi, xj, xk, xl := x[t.i3:t.i3+3], x[t.j3:t.j3+3], x[t.k3:t.k3+3], x[t.l3:t.l3+3]
+	ax, ay, az := xi[0]-xj[0], xi[1]-xj[1], xi[2]-xj[2] // rij
+	bx, by, bz := xk[0]-xj[0], xk[1]-xj[1], xk[2]-xj[2] // rkj
+	cx, cy, cz := xk[0]-xl[0], xk[1]-xl[1], xk[2]-xl[2] // rkl
+	t.mx, t.my, t.mz = ay*bz-az*by, az*bx-ax*bz, ax*by-ay*bx
+	t.nx, t.ny, t.nz = by*cz-bz*cy, bz*cx-bx*cz, bx*cy-by*cx
+	t.m2 = t.mx*t.mx + t.my*t.my + t.mz*t.mz
+	t.n2 = t.nx*t.nx + t.ny*t.ny + t.nz*t.nz
+	rkj2 := bx*bx + by*by + bz*bz
+	if rkj2 == 0 || t.m2*t.n2 < 1e-24*rkj2*rkj2*rkj2*rkj2 {
+		t.cos = 1
+		return t
+	}
+	t.ok = true
+	t.rkj = math.Sqrt(rkj2)
+	inv := 1 / math.Sqrt(t.m2*t.n2)
+	t.cos = (t.mx*t.nx + t.my*t.ny + t.mz*t.nz) * inv
+	t.sin = t.rkj * (ax*t.nx + ay*t.ny + az*t.nz) * inv
+	t.p = (ax*bx + ay*by + az*bz) / rkj2
+	t.q = (cx*bx + cy*by + cz*bz) / rkj2
+	return t
+}
+
+func (t *torsionCPU) apply(f []float64, dEdPhi float64) {
+	if !t.ok {
+		return
+	}
+	a := -dEdPhi * t.rkj / t.m2
+	b := dEdPhi * t.rkj / t.n2
+	fix, fiy, fiz := a*t.mx, a*t.my, a*t.mz
+	flx, fly, flz := b*t.nx, b*t.ny, b*t.nz
+	sx, sy, sz := t.p*fix-t.q*flx, t.p*fiy-t.q*fly, t.p*fiz-t.q*flz
+	f[t.i3] += fix
+	f[t.i3+1] += fiy
+	f[t.i3+2] += fiz
+	f[t.j3] -= fix - sx
+	f[t.j3+1] -= fiy - sy
+	f[t.j3+2] -= fiz - sz
+	f[t.k3] -= flx + sx
+	f[t.k3+1] -= fly + sy
+	f[t.k3+2] -= flz + sz
+	f[t.l3] += flx
+	f[t.l3+1] += fly
+	f[t.l3+2] += flz
+}
+
+// maxRecurrence bounds the multiplicities evaluated by recurrence; CHARMM
+// allows up to 6.
+const maxRecurrence = 8
+
+func (p *Plan) dihedralsCPU(x, f []float64) float64 {
+	d := &p.Dihedrals
+	var sum float64
+	for q := range d.I {
+		t := newTorsionCPU(x, d.I[q], d.J[q], d.K[q], d.L[q])
+		var dEdPhi float64
+		for k := d.Start[q]; k < d.Start[q+1]; k++ {
+			n := int(d.N[k])
+			var cn, sn float64
+			if n <= maxRecurrence {
+				// cos(n phi), sin(n phi) by the angle-addition recurrence.
+				cn, sn = t.cos, t.sin
+				for m := 1; m < n; m++ {
+					cn, sn = cn*t.cos-sn*t.sin, sn*t.cos+cn*t.sin
+				}
+			} else {
+				phi := math.Atan2(t.sin, t.cos)
+				sn, cn = math.Sincos(float64(n) * phi)
+			}
+			// cos(n phi - delta) and its derivative.
+			cd, sd := d.CosDelta[k], d.SinDelta[k]
+			sum += d.Kd[k] * (1 + cn*cd + sn*sd)
+			dEdPhi -= d.Kd[k] * float64(n) * (sn*cd - cn*sd)
+		}
+		t.apply(f, dEdPhi)
+	}
+	return sum
+}
+
+func (p *Plan) impropersCPU(x, f []float64, g float64, e *energy) {
+	im := &p.Impropers
+	var sum, clipped float64
+	for k := range im.I {
+		t := newTorsionCPU(x, im.I[k], im.J[k], im.K[k], im.L[k])
+		psi := math.Atan2(t.sin, t.cos)
+		var dE float64
+		if n := float64(im.N[k]); n > 0 {
+			ek := im.Kp[k] * (1 + math.Cos(n*psi-im.Psi0[k]))
+			sum += ek
+			clipped += ek
+			dE = -im.Kp[k] * n * math.Sin(n*psi-im.Psi0[k])
+		} else {
+			ec, de, raw := harmonic(im.Kp[k], wrapAngle(psi-im.Psi0[k]), g)
+			sum += raw
+			clipped += ec
+			dE = de
+		}
+		t.apply(f, dE)
+	}
+	e.raw += sum
+	e.clipped += clipped
+}
+
+func (p *Plan) cmapCPU(x, f []float64) float64 {
+	cm := &p.CMaps
+	var sum float64
+	for k := range cm.Grid {
+		at := cm.Atoms[8*k : 8*k+8]
+		t1 := newTorsionCPU(x, at[0], at[1], at[2], at[3])
+		t2 := newTorsionCPU(x, at[4], at[5], at[6], at[7])
+		e, d1, d2 := cm.Grids[cm.Grid[k]].eval(math.Atan2(t1.sin, t1.cos), math.Atan2(t2.sin, t2.cos))
+		sum += e
+		t1.apply(f, d1)
+		t2.apply(f, d2)
+	}
+	return sum
+}
+
+// pairListCPU evaluates an explicit pair list without cut-off or clipping:
+// the hot loop for small molecules.
+func pairListCPU(pt *pairTerms, x, f []float64) (elj, ecoul float64) {
+	I := pt.I
+	J, A, B, QQ := pt.J[:len(I)], pt.A[:len(I)], pt.B[:len(I)], pt.QQ[:len(I)]
+	for k := range I {
+		i3, j3 := 3*int(I[k]), 3*int(J[k])
+		dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
+		r2 := dx*dx + dy*dy + dz*dz
+		inv2 := 1 / r2
+		inv := math.Sqrt(inv2)
+		inv6 := inv2 * inv2 * inv2
+		a12 := A[k] * inv6 * inv6
+		b6 := B[k] * inv6
+		ec := QQ[k] * inv
+		elj += a12 - b6
+		ecoul += ec
+		c := (12*a12 - 6*b6 + ec) * inv2 // -dE/dr / r
+		f[i3] += c * dx
+		f[i3+1] += c * dy
+		f[i3+2] += c * dz
+		f[j3] -= c * dx
+		f[j3+1] -= c * dy
+		f[j3+2] -= c * dz
+	}
+	return elj, ecoul
+}
+
+// pairListClipped evaluates an explicit pair list with the general forms
+// (cut-off, switching, clipping).
+func (p *Plan) pairListClipped(pt *pairTerms, x, f []float64, elj, ecoul *energy) {
+	nb := p.nb()
+	for k := range pt.I {
+		var lr, cr float64
+		if pt.LJRth != nil {
+			lr, cr = pt.LJRth[k], pt.CoulRth[k]
+		}
+		pairGeneral(nb, x, f, int(pt.I[k]), int(pt.J[k]), pt.A[k], pt.B[k], pt.QQ[k], lr, cr, elj, ecoul)
+	}
+}
+
+// pairGeneral evaluates one pair with the general forms.
+func pairGeneral(nb *nbForm, x, f []float64, i, j int, a, b, qq, ljRth, coulRth float64, elj, ecoul *energy) {
+	i3, j3 := 3*i, 3*j
+	dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
+	r2 := dx*dx + dy*dy + dz*dz
+	if nb.cutoff > 0 && r2 > nb.cutoff2 {
+		return
+	}
+	r := math.Sqrt(r2)
+	el, dl, rawL := nb.ljClip(a, b, r, ljRth)
+	ec, dc, rawC := nb.coulombClip(qq, r, coulRth)
+	elj.raw += rawL
+	elj.clipped += el
+	ecoul.raw += rawC
+	ecoul.clipped += ec
+	c := -(dl + dc) / r
+	f[i3] += c * dx
+	f[i3+1] += c * dy
+	f[i3+2] += c * dz
+	f[j3] -= c * dx
+	f[j3+1] -= c * dy
+	f[j3+2] -= c * dz
+}
+
+// nonbondedTable evaluates the ordinary (not excluded, not 1-4) pairs of a
+// system without a stored pair list: all pairs without cut-off, or the pairs
+// a cell list finds within the cut-off.
+func (p *Plan) nonbondedTable(x, f []float64, s *scratch, elj, ecoul *energy) {
+	tb := &p.Nonbonded
+	nb := p.nb()
+	var g float64
+	if p.clip != nil {
+		g = p.clip.Coulomb
+	}
+	pair := func(i, j int) {
+		ty := int(tb.Type[i])*tb.NumTypes + int(tb.Type[j])
+		qq := tb.Q[i] * tb.Q[j]
+		var lr, cr float64
+		if p.clip != nil {
+			lr = p.clip.ljRth[ty]
+			cr = coulombClipRadius(nb, qq, g)
+		}
+		pairGeneral(nb, x, f, i, j, tb.A[ty], tb.B[ty], qq, lr, cr, elj, ecoul)
+	}
+	if nb.cutoff == 0 {
+		for i := 0; i < p.NumAtoms; i++ {
+			special := tb.Special[tb.SpecialStart[i]:tb.SpecialStart[i+1]]
+			for j := i + 1; j < p.NumAtoms; j++ {
+				if len(special) > 0 && special[0] == int32(j) {
+					special = special[1:]
+					continue
+				}
+				pair(i, j)
+			}
+		}
+		return
+	}
+	s.cells.build(x, nb.cutoff)
+	s.cells.pairs(x, nb.cutoff2, func(i, j int) {
+		if i > j {
+			i, j = j, i
+		}
+		for _, sp := range tb.Special[tb.SpecialStart[i]:tb.SpecialStart[i+1]] {
+			if sp == int32(j) {
+				return
+			}
+		}
+		pair(i, j)
+	})
+}
