@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowmd/flowmd/engine"
+)
+
+func newBenchCmd(out io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the speed of the engine's parts",
+	}
+	cmd.AddCommand(newBenchEnergyCmd(out))
+	return cmd
+}
+
+func newBenchEnergyCmd(out io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "energy",
+		Short: "Measure energy and force evaluations per second",
+		Long: `bench energy measures the CHARMM kernel: configurations per second for
+energies and forces in batches of --batch, and the latency of a single
+configuration (the median of repeated timed calls). The batch holds the
+given configurations with 0.02 A of noise.`,
+		Example: `  mdrun bench energy --batch 1024
+  mdrun bench energy --psf peptide.psf --params par_all36m_prot.prm --coords peptide.pdb --batch 64 --json`,
+		Args: noArgs,
+	}
+	addSystemFlags(cmd)
+	cmd.Flags().String("coords", "", "coordinates: PDB, CRD or .npy (default: the embedded dialanine structure)")
+	cmd.Flags().Int("batch", 1024, "configurations per call")
+	cmd.Flags().Duration("duration", 0, "time spent on each measurement (default 2s)")
+	cmd.Flags().Bool("json", false, "print JSON")
+	addForceFieldFlags(cmd)
+	v := bindViper(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		sf := systemFiles(v)
+		psf, _, err := engine.LoadTopology(sf)
+		if err != nil {
+			return err
+		}
+		opts, err := forceFieldOptions(v, psf)
+		if err != nil {
+			return err
+		}
+		job := &engine.EnergyBenchJob{System: sf, Coords: v.GetString("coords"), Options: opts, Kernel: v.GetString("kernel"),
+			Batch: v.GetInt("batch"), Duration: v.GetDuration("duration")}
+		res, err := job.Run(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if v.GetBool("json") {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(w, "system\t%s (%d atoms, %d non-bonded pairs", res.System, res.Atoms, res.NonbondedPairs)
+		if res.Cutoff > 0 {
+			fmt.Fprintf(w, " before the %g A cut-off", res.Cutoff)
+		}
+		fmt.Fprintf(w, ")\n")
+		c := res.Counts
+		fmt.Fprintf(w, "terms\t%d bonds, %d angles, %d Urey-Bradley, %d dihedral terms, %d impropers, %d CMAP\n",
+			c.Bonds, c.Angles, c.UreyBradleys, c.DihedralTerm, c.Impropers, c.CMaps)
+		fmt.Fprintf(w, "kernel\t%s, %d workers, %s, %s\n", res.Kernel, res.Workers, res.CPU, res.GoVersion)
+		fmt.Fprintf(w, "batch of %d\t%.0f configurations/s (energies and forces)\n", res.Batch, res.ConfigsPerSecond)
+		fmt.Fprintf(w, "one configuration\t%.2f us (%.0f configurations/s)\n", res.SingleMicros, res.SinglePerSecond)
+		return w.Flush()
+	}
+	return cmd
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite of flowmd, as CI runs it (.ci/run calls this script)
+# and as the README tells developers to run it. It installs what the tests
+# need that a fresh machine with Go lacks, then checks formatting, vets,
+# runs every test (the concurrent energy kernel also under the race
+# detector) and a short run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Fuzz time per target; FUZZTIME=0 skips the fuzz runs.
+FUZZTIME=${FUZZTIME:-8s}
+
+echo "== go version"
+go version
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test"
+go test -count=1 ./...
+
+echo "== go test -race (energy kernel)"
+if go env CGO_ENABLED | grep -q 1 && command -v gcc >/dev/null; then
+	go test -count=1 -race ./forcefields/...
+else
+	echo "skipped: the race detector needs cgo and gcc"
+fi
+
+if [ "$FUZZTIME" != "0" ]; then
+	echo "== fuzz ($FUZZTIME per target)"
+	for target in FuzzReadPSF FuzzReadParameters FuzzReadPDB FuzzReadCRD; do
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" ./topology/
+	done
+fi
+echo "== all tests passed"
