@@ -29,6 +29,11 @@ func Assign(psf *PSF, params *Parameters) (*System, error) {
 	if params.Nonbonded.NBXMod != 5 && params.Nonbonded.NBXMod != -5 {
 		return nil, fmt.Errorf("nonbonded exclusion mode nbxmod %d is not supported: flowmd implements nbxmod 5 (the CHARMM36 setting)", params.Nonbonded.NBXMod)
 	}
+	for _, f := range params.Nonbonded.Flags {
+		if f == "GEOM" {
+			return nil, fmt.Errorf("the NONBONDED header asks for geometric combining rules (GEOM): flowmd implements CHARMM's arithmetic rule for Rmin only")
+		}
+	}
 	resolved, err := psf.WithTypeNames(params)
 	if err != nil {
 		return nil, err

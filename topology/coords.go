@@ -98,31 +98,6 @@ func (l *coordLines) readErr() error {
 	return nil
 }
 
-// coordNumber parses a real number of a coordinate file. Only the characters
-// of a decimal Fortran real are allowed, so that Go-only syntax ("0x1p3",
-// "Inf", "NaN", "1_0") found in a corrupted field is refused instead of being
-// read as a coordinate.
-func coordNumber(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9', c == '.', c == '+', c == '-', c == 'e', c == 'E':
-		case c == 'd' || c == 'D': // Fortran double-precision exponent
-		default:
-			return 0, false
-		}
-	}
-	s = strings.NewReplacer("d", "e", "D", "e").Replace(s)
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, false
-	}
-	return v, true
-}
-
 // ---------------------------------------------------------------------------
 // PDB
 
@@ -144,9 +119,9 @@ func coordNumber(s string) (float64, bool) {
 // Models: each MODEL ... ENDMDL block is one model (a missing ENDMDL is
 // tolerated); all models must list the same number of atoms with the same
 // names in the same order, and the atom identities are those of the first
-// model. Without MODEL records all atoms form one model. All other records
-// (REMARK, CRYST1, TER, CONECT, END, ANISOU, ...) are ignored; in particular
-// frames separated only by END are not split into models.
+// model. Without MODEL records, END records separate models (the
+// multi-frame files VMD writes), and a file without either is one model. All
+// other records (REMARK, CRYST1, TER, CONECT, ANISOU, ...) are ignored.
 //
 // Alternate locations: only the first alternate location of each residue is
 // kept, that is the first non-blank altLoc letter met in the residue (usually
@@ -241,6 +216,13 @@ func (p *pdbReader) record(line string, n int) error {
 		if p.open {
 			return p.endModel(n)
 		}
+	case "END":
+		// VMD and other trajectory writers separate frames with END
+		// instead of MODEL records: without MODEL records, END closes a
+		// frame and the next atom opens another.
+		if p.open && !p.explicit {
+			return p.endModel(n)
+		}
 	}
 	return nil
 }
@@ -282,7 +264,7 @@ func (p *pdbReader) atom(line string, n int) error {
 	}
 	var xyz [3]float64
 	for k := range xyz {
-		v, ok := coordNumber(pdbCols(line, 31+8*k, 38+8*k))
+		v, ok := parseReal(pdbCols(line, 31+8*k, 38+8*k))
 		if !ok {
 			return errorf(p.file, n, "expected x,y,z in columns 31-54, found %q", pdbCols(line, 31, 54))
 		}
@@ -684,14 +666,14 @@ func (l *crdLayout) parseFixed(line string) (a CoordAtom, xyz [3]float64, why st
 		return a, xyz, fmt.Sprintf("atom name in columns %d-%d is blank", l.name.from+1, l.name.to)
 	}
 	for k, c := range [3]crdCols{l.x, l.y, l.z} {
-		v, ok := coordNumber(c.of(line))
+		v, ok := parseReal(c.of(line))
 		if !ok {
 			return a, xyz, fmt.Sprintf("%c in columns %d-%d is not a number", "xyz"[k], c.from+1, c.to)
 		}
 		xyz[k] = v
 	}
 	if w := l.weight.of(line); strings.TrimSpace(w) != "" {
-		if _, ok := coordNumber(w); !ok {
+		if _, ok := parseReal(w); !ok {
 			return a, xyz, fmt.Sprintf("weight in columns %d-%d is not a number", l.weight.from+1, l.weight.to)
 		}
 	}
@@ -708,13 +690,13 @@ func crdFields(f []string) (a CoordAtom, xyz [3]float64, why string) {
 		return a, xyz, fmt.Sprintf("residue number %q is not an integer", f[1])
 	}
 	for k := range xyz {
-		v, ok := coordNumber(f[4+k])
+		v, ok := parseReal(f[4+k])
 		if !ok {
 			return a, xyz, fmt.Sprintf("%c %q is not a number", "xyz"[k], f[4+k])
 		}
 		xyz[k] = v
 	}
-	if _, ok := coordNumber(f[9]); !ok {
+	if _, ok := parseReal(f[9]); !ok {
 		return a, xyz, fmt.Sprintf("weight %q is not a number", f[9])
 	}
 	a = CoordAtom{Serial: atomNo, ResName: f[2], Name: f[3], Segment: f[7], ResID: f[8]}

@@ -764,3 +764,43 @@ func TestCoordElement(t *testing.T) {
 		}
 	}
 }
+
+// TestReadPDBFramesSeparatedByEND reads a trajectory as VMD writes it:
+// frames ended by END without MODEL records.
+func TestReadPDBFramesSeparatedByEND(t *testing.T) {
+	const in = `CRYST1    0.000    0.000    0.000  90.00  90.00  90.00 P 1           1
+ATOM      1  C1  BUT H   1       0.000   1.000   2.000  1.00  0.00           C
+ATOM      2  C2  BUT H   1       1.500   1.000   2.000  1.00  0.00           C
+END
+CRYST1    0.000    0.000    0.000  90.00  90.00  90.00 P 1           1
+ATOM      1  C1  BUT H   1       0.100   1.000   2.000  1.00  0.00           C
+ATOM      2  C2  BUT H   1       1.600   1.000   2.000  1.00  0.00           C
+END
+`
+	s, err := ReadPDB(strings.NewReader(in), "frames.pdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Models) != 2 || s.Models[1][0] != 0.1 || len(s.Atoms) != 2 {
+		t.Errorf("models %v atoms %d", s.Models, len(s.Atoms))
+	}
+	bad := strings.Replace(in, "ATOM      2  C2  BUT H   1       1.600", "ATOM      2  C3  BUT H   1       1.600", 1)
+	if _, err := ReadPDB(strings.NewReader(bad), "frames.pdb"); err == nil || !strings.Contains(err.Error(), "frames.pdb:7: model 2: atom 2 is C3, expected C2") {
+		t.Errorf("renamed atom in frame 2: %v", err)
+	}
+}
+
+func TestAssignRefusesGeometricCombiningRule(t *testing.T) {
+	psf, err := ReadPSFFile(filepath.Join(systemsDir, "dialanine", "dialanine.psf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ReadParameterFiles("../data/toppar/par_all36m_prot.prm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Nonbonded.Flags = append(p.Nonbonded.Flags, "GEOM")
+	if _, err := Assign(psf, p); err == nil || !strings.Contains(err.Error(), "GEOM") {
+		t.Errorf("GEOM accepted: %v", err)
+	}
+}

@@ -7,21 +7,33 @@ import (
 	"strings"
 )
 
-// parseFortranFloat parses a number as Fortran programs write it, also with a
-// D exponent (1.0D-02). NaN and infinities are refused: no CHARMM file has
-// them, and letting one through would turn every energy into NaN.
-func parseFortranFloat(s string) (float64, error) {
+// parseReal parses a real number as Fortran programs write it, also with a
+// D exponent (1.0D-02). Only the characters of a decimal Fortran real are
+// allowed, so that Go-only syntax ("0x1p3", "Inf", "NaN", "1_0") found in a
+// corrupted field is refused rather than read as a number: no CHARMM file
+// holds such values, and letting a NaN through would turn every energy into
+// NaN.
+func parseReal(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == '.', c == '+', c == '-', c == 'e', c == 'E':
+		case c == 'd' || c == 'D': // Fortran double-precision exponent
+		default:
+			return 0, false
+		}
+	}
+	if strings.ContainsAny(s, "dD") {
+		s = strings.NewReplacer("d", "e", "D", "e").Replace(s)
+	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil && strings.ContainsAny(s, "dD") {
-		v, err = strconv.ParseFloat(strings.NewReplacer("d", "e", "D", "e").Replace(s), 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, false
 	}
-	if err != nil {
-		return 0, fmt.Errorf("not a number: %q", s)
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("not a finite number: %q", s)
-	}
-	return v, nil
+	return v, true
 }
 
 // fortranG formats x as Fortran's Gw.d edit descriptor does (with the

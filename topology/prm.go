@@ -326,28 +326,6 @@ func prmUpper(s string) string {
 	return string(b)
 }
 
-// prmFloat parses a real number, accepting Fortran 'D' exponents (1.0D-02).
-// Only finite decimal numbers are accepted: strconv would also take "Inf",
-// "NaN" and hexadecimal floats, none of which belong in these files.
-func prmFloat(s string) (float64, bool) {
-	if strings.ContainsAny(s, "xX_") {
-		return 0, false
-	}
-	if strings.ContainsAny(s, "dD") {
-		s = strings.Map(func(r rune) rune {
-			if r == 'd' || r == 'D' {
-				return 'E'
-			}
-			return r
-		}, s)
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, false
-	}
-	return v, true
-}
-
 // prmInt parses an integer in the int32 range, so that negating it (for
 // CHARMM's negative multiplicities) cannot overflow.
 func prmInt(s string) (int, bool) {
@@ -655,7 +633,7 @@ func prmNumbers(l prmLine, first int, names ...string) ([]float64, string) {
 		if j >= len(l.fields) {
 			return nil, "missing " + name
 		}
-		v, ok := prmFloat(l.fields[j])
+		v, ok := parseReal(l.fields[j])
 		if !ok {
 			return nil, fmt.Sprintf("%s %q is not a number", name, l.field(j))
 		}
@@ -668,7 +646,7 @@ func prmNumbers(l prmLine, first int, names ...string) ([]float64, string) {
 // ignored) only if they are numbers.
 func prmExtraFields(l prmLine, from int) string {
 	for j := from; j < len(l.fields); j++ {
-		if _, ok := prmFloat(l.fields[j]); !ok {
+		if _, ok := parseReal(l.fields[j]); !ok {
 			return fmt.Sprintf("unexpected field %q after the entry; only numbers may follow", l.field(j))
 		}
 	}
@@ -847,7 +825,7 @@ func (ps *prmParser) cmapHeader(l prmLine) (*prmCMapState, error) {
 func (ps *prmParser) cmapValues(l prmLine, cm *prmCMapState) (done bool, err error) {
 	want := cm.grid.Size * cm.grid.Size
 	for i, w := range l.fields {
-		v, ok := prmFloat(w)
+		v, ok := parseReal(w)
 		if !ok {
 			return false, errorf(ps.file, l.num,
 				"CMAP grid %s (header at line %d) has %d of its %d values; expected a number, got %q",
@@ -886,14 +864,14 @@ func isNBValueOption(w string) bool {
 func (ps *prmParser) nonbondedOptions(l prmLine, words []string, opts *NonbondedOptions) error {
 	for i := 0; i < len(words); i++ {
 		w := words[i]
-		if _, isNum := prmFloat(w); isNum {
+		if _, isNum := parseReal(w); isNum {
 			return errorf(ps.file, l.num,
 				"NONBONDED options: unexpected number %q; expected a keyword (such as CUTNB) before each value", w)
 		}
 		opt, takesValue := nbValueOption(w)
 		if !takesValue {
 			if i+1 < len(words) {
-				if _, isNum := prmFloat(words[i+1]); isNum {
+				if _, isNum := parseReal(words[i+1]); isNum {
 					i++ // an option we do not know, with its value
 					continue
 				}
@@ -913,7 +891,7 @@ func (ps *prmParser) nonbondedOptions(l prmLine, words []string, opts *Nonbonded
 			opts.NBXMod = n
 			continue
 		}
-		v, ok := prmFloat(words[i])
+		v, ok := parseReal(words[i])
 		if !ok {
 			return errorf(ps.file, l.num, "NONBONDED option %s: expected a number, got %q", w, words[i])
 		}

@@ -83,8 +83,8 @@ func normalizeFuzzPSF(p *PSF) {
 }
 
 func roundSig(x float64) float64 {
-	v, err := parseFortranFloat(strings.TrimSpace(fortranG(x, 30, 6)))
-	if err != nil {
+	v, ok := parseReal(fortranG(x, 30, 6))
+	if !ok {
 		return x
 	}
 	return v

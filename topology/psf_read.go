@@ -319,10 +319,10 @@ func (p *psfParser) atoms(psf *PSF, n int) error {
 		} else {
 			a.Type = strings.ToUpper(f[5])
 		}
-		if a.Charge, err = parseFortranFloat(f[6]); err != nil {
+		if a.Charge, ok = parseReal(f[6]); !ok {
 			return p.errorf("atom %d: expected a charge in field 7, got %q", id, f[6])
 		}
-		if a.Mass, err = parseFortranFloat(f[7]); err != nil {
+		if a.Mass, ok = parseReal(f[7]); !ok {
 			return p.errorf("atom %d: expected a mass in field 8, got %q", id, f[7])
 		}
 		if len(f) > 8 {
@@ -331,10 +331,10 @@ func (p *psfParser) atoms(psf *PSF, n int) error {
 			}
 		}
 		if psf.CHEQ && len(f) >= 11 {
-			if a.ECH, err = parseFortranFloat(f[9]); err != nil {
+			if a.ECH, ok = parseReal(f[9]); !ok {
 				return p.errorf("atom %d: expected the CHEQ electronegativity in field 10, got %q", id, f[9])
 			}
-			if a.EHA, err = parseFortranFloat(f[10]); err != nil {
+			if a.EHA, ok = parseReal(f[10]); !ok {
 				return p.errorf("atom %d: expected the CHEQ hardness in field 11, got %q", id, f[10])
 			}
 		}
