@@ -72,8 +72,11 @@ var halfShell = [13][3]int{
 	{-1, 1, 1}, {0, 1, 1}, {1, 1, 1},
 }
 
-// pairs calls fn for every pair of atoms closer than sqrt(cut2).
-func (c *cellList) pairs(x []float64, cut2 float64, fn func(i, j int)) {
+func (c *cellList) numCells() int { return c.nx * c.ny * c.nz }
+
+// pairs calls fn for every pair of atoms closer than sqrt(cut2) whose first
+// atom lies in one of the home cells lo..hi-1 (all cells: 0, numCells()).
+func (c *cellList) pairs(x []float64, cut2 float64, lo, hi int, fn func(i, j int)) {
 	near := func(i, j int32) {
 		i3, j3 := 3*int(i), 3*int(j)
 		dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
@@ -81,26 +84,23 @@ func (c *cellList) pairs(x []float64, cut2 float64, fn func(i, j int)) {
 			fn(int(i), int(j))
 		}
 	}
-	for ix := 0; ix < c.nx; ix++ {
-		for iy := 0; iy < c.ny; iy++ {
-			for iz := 0; iz < c.nz; iz++ {
-				home := c.head[(ix*c.ny+iy)*c.nz+iz]
-				for i := home; i >= 0; i = c.next[i] {
-					for j := c.next[i]; j >= 0; j = c.next[j] {
-						near(i, j)
-					}
-				}
-				for _, o := range halfShell {
-					jx, jy, jz := ix+o[0], iy+o[1], iz+o[2]
-					if jx < 0 || jy < 0 || jz < 0 || jx >= c.nx || jy >= c.ny || jz >= c.nz {
-						continue
-					}
-					other := c.head[(jx*c.ny+jy)*c.nz+jz]
-					for i := home; i >= 0; i = c.next[i] {
-						for j := other; j >= 0; j = c.next[j] {
-							near(i, j)
-						}
-					}
+	for cell := lo; cell < hi; cell++ {
+		ix, iy, iz := cell/(c.ny*c.nz), cell/c.nz%c.ny, cell%c.nz
+		home := c.head[cell]
+		for i := home; i >= 0; i = c.next[i] {
+			for j := c.next[i]; j >= 0; j = c.next[j] {
+				near(i, j)
+			}
+		}
+		for _, o := range halfShell {
+			jx, jy, jz := ix+o[0], iy+o[1], iz+o[2]
+			if jx < 0 || jy < 0 || jz < 0 || jx >= c.nx || jy >= c.ny || jz >= c.nz {
+				continue
+			}
+			other := c.head[(jx*c.ny+jy)*c.nz+jz]
+			for i := home; i >= 0; i = c.next[i] {
+				for j := other; j >= 0; j = c.next[j] {
+					near(i, j)
 				}
 			}
 		}

@@ -12,46 +12,117 @@ import "math"
 type scratch struct {
 	terms []float64 // per-term energies when the caller does not want them
 	f     []float64 // forces when the caller does not want them
+	parts []partBuffer
+}
+
+// partBuffer holds one part's forces and energies (see Plan.parts).
+type partBuffer struct {
+	f     []float64
+	t     [numBaseTerms]energy
 	cells cellList
 }
 
 func newScratch(p *Plan) *scratch {
-	return &scratch{terms: make([]float64, len(p.Terms())), f: make([]float64, 3*p.NumAtoms)}
+	s := &scratch{terms: make([]float64, len(p.Terms())), f: make([]float64, 3*p.NumAtoms)}
+	s.parts = make([]partBuffer, p.parts)
+	for k := range s.parts {
+		if p.parts > 1 {
+			s.parts[k].f = make([]float64, 3*p.NumAtoms)
+		}
+	}
+	return s
 }
 
-// cpuOne is the CPU kernel for one configuration; see kernelFunc.
+// cpuOne is the CPU kernel for one configuration; see kernelFunc. A large
+// system's terms are split into Plan.parts parts summed separately and
+// combined in a fixed order, so that the result does not depend on whether
+// the parts ran one after the other (here) or concurrently (cpuParallel).
 func (p *Plan) cpuOne(x, f, terms []float64, s *scratch) float64 {
 	if f == nil {
 		f = s.f
 		clear(f)
 	}
-	var t [numBaseTerms]energy
-	var cl ClipOptions
-	if p.clip != nil {
-		cl = p.clip.ClipOptions
+	if p.parts == 1 {
+		b := &s.parts[0]
+		b.t = [numBaseTerms]energy{}
+		p.cpuPart(x, f, b, 0)
+		return p.finish(x, f, terms, &b.t)
 	}
-	stretchCPU(&p.Bonds, x, f, cl.Bond, &t[iBond])
-	stretchCPU(&p.UB, x, f, cl.UreyBradley, &t[iUB])
-	p.anglesCPU(x, f, cl.Angle, &t[iAngle])
-	t[iDihedral].add(p.dihedralsCPU(x, f))
-	p.impropersCPU(x, f, cl.Improper, &t[iImproper])
-	t[iCMap].add(p.cmapCPU(x, f))
-	switch {
-	case p.Pairs != nil && p.clip == nil:
-		elj, ecoul := pairListCPU(p.Pairs, x, f)
-		t[iLJ].add(elj)
-		t[iCoulomb].add(ecoul)
-	case p.Pairs != nil:
-		p.pairListClipped(p.Pairs, x, f, &t[iLJ], &t[iCoulomb])
-	default:
-		p.nonbondedTable(x, f, s, &t[iLJ], &t[iCoulomb])
-		p.pairListClipped(&p.Pairs14, x, f, &t[iLJ], &t[iCoulomb])
+	for k := range s.parts {
+		p.runPart(x, s, k)
+	}
+	return p.reduceParts(x, f, terms, s)
+}
+
+// runPart evaluates part k into its own buffer.
+func (p *Plan) runPart(x []float64, s *scratch, k int) {
+	b := &s.parts[k]
+	clear(b.f)
+	b.t = [numBaseTerms]energy{}
+	p.cpuPart(x, b.f, b, k)
+}
+
+// reduceParts adds the parts' forces and energies in order and finishes.
+func (p *Plan) reduceParts(x, f, terms []float64, s *scratch) float64 {
+	var t [numBaseTerms]energy
+	for k := range s.parts {
+		b := &s.parts[k]
+		for i, v := range b.f {
+			f[i] += v
+		}
+		for i := range t {
+			t[i].raw += b.t[i].raw
+			t[i].clipped += b.t[i].clipped
+		}
 	}
 	return p.finish(x, f, terms, &t)
 }
 
+// span returns the range of part k of n items split into parts.
+func span(n, k, parts int) (lo, hi int) {
+	return k * n / parts, (k + 1) * n / parts
+}
+
+// cpuPart evaluates part k of every term list of the plan.
+func (p *Plan) cpuPart(x, f []float64, b *partBuffer, k int) {
+	t := &b.t
+	parts := p.parts
+	var cl ClipOptions
+	if p.clip != nil {
+		cl = p.clip.ClipOptions
+	}
+	lo, hi := span(len(p.Bonds.I), k, parts)
+	stretchCPU(p.Bonds.slice(lo, hi), x, f, cl.Bond, &t[iBond])
+	lo, hi = span(len(p.UB.I), k, parts)
+	stretchCPU(p.UB.slice(lo, hi), x, f, cl.UreyBradley, &t[iUB])
+	lo, hi = span(len(p.Angles.I), k, parts)
+	anglesCPU(p.Angles.slice(lo, hi), x, f, cl.Angle, &t[iAngle])
+	lo, hi = span(len(p.Dihedrals.I), k, parts)
+	t[iDihedral].add(dihedralsCPU(p.Dihedrals.slice(lo, hi), x, f))
+	lo, hi = span(len(p.Impropers.I), k, parts)
+	impropersCPU(p.Impropers.slice(lo, hi), x, f, cl.Improper, &t[iImproper])
+	lo, hi = span(len(p.CMaps.Grid), k, parts)
+	t[iCMap].add(cmapCPU(p.CMaps.slice(lo, hi), x, f))
+	switch {
+	case p.Pairs != nil:
+		lo, hi = span(len(p.Pairs.I), k, parts)
+		pairs := p.Pairs.slice(lo, hi)
+		if p.clip == nil {
+			elj, ecoul := pairListCPU(pairs, x, f)
+			t[iLJ].add(elj)
+			t[iCoulomb].add(ecoul)
+		} else {
+			p.pairListClipped(pairs, x, f, &t[iLJ], &t[iCoulomb])
+		}
+	default:
+		p.nonbondedTable(x, f, &b.cells, k, &t[iLJ], &t[iCoulomb])
+		lo, hi = span(len(p.Pairs14.I), k, parts)
+		p.pairListClipped(p.Pairs14.slice(lo, hi), x, f, &t[iLJ], &t[iCoulomb])
+	}
+}
+
 // stretchCPU evaluates harmonic distance terms (bonds, Urey-Bradley).
-func stretchCPU(b *bondTerms, x, f []float64, g float64, e *energy) {
+func stretchCPU(b bondTerms, x, f []float64, g float64, e *energy) {
 	I, J, K, R0 := b.I, b.J, b.K, b.R0
 	J, K, R0 = J[:len(I)], K[:len(I)], R0[:len(I)]
 	var sum, clipped float64
@@ -87,8 +158,7 @@ func stretchCPU(b *bondTerms, x, f []float64, g float64, e *energy) {
 	e.clipped += clipped
 }
 
-func (p *Plan) anglesCPU(x, f []float64, g float64, e *energy) {
-	a := &p.Angles
+func anglesCPU(a angleTerms, x, f []float64, g float64, e *energy) {
 	I, J, L, Kt, Th := a.I, a.J[:len(a.I)], a.K[:len(a.I)], a.Kt[:len(a.I)], a.Theta[:len(a.I)]
 	var sum, clipped float64
 	for k := range I {
@@ -195,8 +265,7 @@ func (t *torsionCPU) apply(f []float64, dEdPhi float64) {
 // allows up to 6.
 const maxRecurrence = 8
 
-func (p *Plan) dihedralsCPU(x, f []float64) float64 {
-	d := &p.Dihedrals
+func dihedralsCPU(d dihedralTerms, x, f []float64) float64 {
 	var sum float64
 	for q := range d.I {
 		t := newTorsionCPU(x, d.I[q], d.J[q], d.K[q], d.L[q])
@@ -224,8 +293,7 @@ func (p *Plan) dihedralsCPU(x, f []float64) float64 {
 	return sum
 }
 
-func (p *Plan) impropersCPU(x, f []float64, g float64, e *energy) {
-	im := &p.Impropers
+func impropersCPU(im improperTerms, x, f []float64, g float64, e *energy) {
 	var sum, clipped float64
 	for k := range im.I {
 		t := newTorsionCPU(x, im.I[k], im.J[k], im.K[k], im.L[k])
@@ -248,8 +316,7 @@ func (p *Plan) impropersCPU(x, f []float64, g float64, e *energy) {
 	e.clipped += clipped
 }
 
-func (p *Plan) cmapCPU(x, f []float64) float64 {
-	cm := &p.CMaps
+func cmapCPU(cm cmapTerms, x, f []float64) float64 {
 	var sum float64
 	for k := range cm.Grid {
 		at := cm.Atoms[8*k : 8*k+8]
@@ -265,7 +332,7 @@ func (p *Plan) cmapCPU(x, f []float64) float64 {
 
 // pairListCPU evaluates an explicit pair list without cut-off or clipping:
 // the hot loop for small molecules.
-func pairListCPU(pt *pairTerms, x, f []float64) (elj, ecoul float64) {
+func pairListCPU(pt pairTerms, x, f []float64) (elj, ecoul float64) {
 	I := pt.I
 	J, A, B, QQ := pt.J[:len(I)], pt.A[:len(I)], pt.B[:len(I)], pt.QQ[:len(I)]
 	for k := range I {
@@ -293,7 +360,7 @@ func pairListCPU(pt *pairTerms, x, f []float64) (elj, ecoul float64) {
 
 // pairListClipped evaluates an explicit pair list with the general forms
 // (cut-off, switching, clipping).
-func (p *Plan) pairListClipped(pt *pairTerms, x, f []float64, elj, ecoul *energy) {
+func (p *Plan) pairListClipped(pt pairTerms, x, f []float64, elj, ecoul *energy) {
 	nb := p.nb()
 	for k := range pt.I {
 		var lr, cr float64
@@ -328,10 +395,11 @@ func pairGeneral(nb *nbForm, x, f []float64, i, j int, a, b, qq, ljRth, coulRth 
 	f[j3+2] -= c * dz
 }
 
-// nonbondedTable evaluates the ordinary (not excluded, not 1-4) pairs of a
-// system without a stored pair list: all pairs without cut-off, or the pairs
-// a cell list finds within the cut-off.
-func (p *Plan) nonbondedTable(x, f []float64, s *scratch, elj, ecoul *energy) {
+// nonbondedTable evaluates part k of the ordinary (not excluded, not 1-4)
+// pairs of a system without a stored pair list: all pairs without cut-off
+// (rows of the pair matrix split so the parts hold equal numbers of pairs),
+// or the pairs a cell list finds within the cut-off (home cells split).
+func (p *Plan) nonbondedTable(x, f []float64, cells *cellList, k int, elj, ecoul *energy) {
 	tb := &p.Nonbonded
 	nb := p.nb()
 	var g float64
@@ -349,7 +417,7 @@ func (p *Plan) nonbondedTable(x, f []float64, s *scratch, elj, ecoul *energy) {
 		pairGeneral(nb, x, f, i, j, tb.A[ty], tb.B[ty], qq, lr, cr, elj, ecoul)
 	}
 	if nb.cutoff == 0 {
-		for i := 0; i < p.NumAtoms; i++ {
+		for i := p.rowSplit[k]; i < p.rowSplit[k+1]; i++ {
 			special := tb.Special[tb.SpecialStart[i]:tb.SpecialStart[i+1]]
 			for j := i + 1; j < p.NumAtoms; j++ {
 				if len(special) > 0 && special[0] == int32(j) {
@@ -361,8 +429,9 @@ func (p *Plan) nonbondedTable(x, f []float64, s *scratch, elj, ecoul *energy) {
 		}
 		return
 	}
-	s.cells.build(x, nb.cutoff)
-	s.cells.pairs(x, nb.cutoff2, func(i, j int) {
+	cells.build(x, nb.cutoff)
+	lo, hi := span(cells.numCells(), k, p.parts)
+	cells.pairs(x, nb.cutoff2, lo, hi, func(i, j int) {
 		if i > j {
 			i, j = j, i
 		}
@@ -373,4 +442,36 @@ func (p *Plan) nonbondedTable(x, f []float64, s *scratch, elj, ecoul *energy) {
 		}
 		pair(i, j)
 	})
+}
+
+func (b bondTerms) slice(lo, hi int) bondTerms {
+	return bondTerms{I: b.I[lo:hi], J: b.J[lo:hi], K: b.K[lo:hi], R0: b.R0[lo:hi]}
+}
+
+func (a angleTerms) slice(lo, hi int) angleTerms {
+	return angleTerms{I: a.I[lo:hi], J: a.J[lo:hi], K: a.K[lo:hi], Kt: a.Kt[lo:hi], Theta: a.Theta[lo:hi]}
+}
+
+// slice keeps the Fourier term arrays whole: Start indexes into them.
+func (d dihedralTerms) slice(lo, hi int) dihedralTerms {
+	out := d
+	out.I, out.J, out.K, out.L = d.I[lo:hi], d.J[lo:hi], d.K[lo:hi], d.L[lo:hi]
+	out.Start = d.Start[lo : hi+1]
+	return out
+}
+
+func (im improperTerms) slice(lo, hi int) improperTerms {
+	return improperTerms{I: im.I[lo:hi], J: im.J[lo:hi], K: im.K[lo:hi], L: im.L[lo:hi], Kp: im.Kp[lo:hi], N: im.N[lo:hi], Psi0: im.Psi0[lo:hi]}
+}
+
+func (c cmapTerms) slice(lo, hi int) cmapTerms {
+	return cmapTerms{Atoms: c.Atoms[8*lo : 8*hi], Grid: c.Grid[lo:hi], Grids: c.Grids}
+}
+
+func (pt pairTerms) slice(lo, hi int) pairTerms {
+	out := pairTerms{I: pt.I[lo:hi], J: pt.J[lo:hi], A: pt.A[lo:hi], B: pt.B[lo:hi], QQ: pt.QQ[lo:hi]}
+	if pt.LJRth != nil {
+		out.LJRth, out.CoulRth = pt.LJRth[lo:hi], pt.CoulRth[lo:hi]
+	}
+	return out
 }

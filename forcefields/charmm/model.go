@@ -101,6 +101,9 @@ func (m *Model) Evaluate(ctx context.Context, b *forcefields.Batch) error {
 		return err
 	}
 	n := b.Size()
+	if m.plan.parts > 1 && n < m.workers {
+		return m.evaluateByParts(b)
+	}
 	run := func(lo, hi int) {
 		s := m.pool.Get().(*scratch)
 		defer m.pool.Put(s)
@@ -138,3 +141,43 @@ func (m *Model) Evaluate(ctx context.Context, b *forcefields.Batch) error {
 
 // Workers returns the number of goroutines a batch may use.
 func (m *Model) Workers() int { return m.workers }
+
+// evaluateByParts evaluates a small batch of a large system with the parts
+// of each configuration running concurrently; the parts are reduced in order,
+// so the result is the one cpuOne computes alone.
+func (m *Model) evaluateByParts(b *forcefields.Batch) error {
+	dim, nt := m.Dim(), len(m.terms)
+	s := m.pool.Get().(*scratch)
+	defer m.pool.Put(s)
+	p := m.plan
+	for c := 0; c < b.Size(); c++ {
+		x := b.Coords[c*dim : (c+1)*dim]
+		f := s.f
+		if b.Forces != nil {
+			f = b.Forces[c*dim : (c+1)*dim]
+		}
+		clear(f)
+		terms := s.terms
+		if b.Terms != nil {
+			terms = b.Terms[c*nt : (c+1)*nt]
+		}
+		if m.name != KernelCPU {
+			b.Energy[c] = m.kernel(p, x, f, terms, s)
+			continue
+		}
+		var wg sync.WaitGroup
+		w := min(m.workers, p.parts)
+		for g := 0; g < w; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := g; k < p.parts; k += w {
+					p.runPart(x, s, k)
+				}
+			}()
+		}
+		wg.Wait()
+		b.Energy[c] = p.reduceParts(x, f, terms, s)
+	}
+	return nil
+}

@@ -70,6 +70,42 @@ type Plan struct {
 	form  nbForm
 	clip  *clipParams
 	align *alignment
+
+	// parts is the number of parts a configuration's terms are split into
+	// (1 for small systems): a fixed number, so that the sums, and so the
+	// results, are the same with one worker or many. rowSplit balances the
+	// rows of the all-pairs loop between the parts.
+	parts    int
+	rowSplit []int
+}
+
+// Systems with at least this many non-bonded pairs are split into
+// largeSystemParts parts, which run concurrently when a batch has fewer
+// configurations than workers.
+const (
+	largeSystemPairs = 20000
+	largeSystemParts = 8
+)
+
+// splitParts chooses the parts of the plan.
+func (p *Plan) splitParts() {
+	p.parts = 1
+	if p.NumPairs() >= largeSystemPairs {
+		p.parts = largeSystemParts
+	}
+	// Row i of the all-pairs loop holds n-1-i pairs.
+	n := p.NumAtoms
+	total := n * (n - 1) / 2
+	p.rowSplit = make([]int, p.parts+1)
+	row, done := 0, 0
+	for k := 1; k < p.parts; k++ {
+		for row < n && done < k*total/p.parts {
+			done += n - 1 - row
+			row++
+		}
+		p.rowSplit[k] = row
+	}
+	p.rowSplit[p.parts] = n
 }
 
 type bondTerms struct {
@@ -200,6 +236,7 @@ func Compile(sys *topology.System, opts Options) (*Plan, error) {
 		p.CMaps.Grid = append(p.CMaps.Grid, int32(c.Grid))
 	}
 	p.compileNonbonded(sys)
+	p.splitParts()
 	if o.Clip != nil {
 		p.clip = newClipParams(p, o.Clip)
 	}
