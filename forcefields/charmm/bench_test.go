@@ -33,3 +33,5 @@ func BenchmarkDialanineReferenceSingle(b *testing.B) {
 	benchmarkEnergy(b, "dialanine", KernelReference, 1)
 }
 func BenchmarkButaneBatch1024(b *testing.B) { benchmarkEnergy(b, "butane", KernelCPU, 1024) }
+
+func BenchmarkDialanineBatch64(b *testing.B) { benchmarkEnergy(b, "dialanine", KernelCPU, 64) }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/flowmd/flowmd/forcefields"
+	"github.com/flowmd/flowmd/internal/parallel"
 	"github.com/flowmd/flowmd/topology"
 )
 
@@ -121,21 +122,9 @@ func (m *Model) Evaluate(ctx context.Context, b *forcefields.Batch) error {
 			b.Energy[c] = m.kernel(m.plan, x, f, terms, s)
 		}
 	}
-	w := min(m.workers, n)
-	if w <= 1 {
-		run(0, n)
-		return nil
-	}
-	var wg sync.WaitGroup
-	for k := 0; k < w; k++ {
-		lo, hi := k*n/w, (k+1)*n/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(lo, hi)
-		}()
-	}
-	wg.Wait()
+	// About four ranges per worker balance the load without much
+	// bookkeeping.
+	parallel.For(n, m.workers, max(1, n/(4*m.workers)), run)
 	return nil
 }
 
