@@ -1,0 +1,29 @@
+package integrators
+
+import "context"
+
+// Move changes a state: one step of dynamics, one Monte Carlo attempt for
+// every walker, one round of replica swaps. After Apply, the state's
+// energies and forces are those of its positions.
+type Move interface {
+	Name() string
+	Apply(ctx context.Context, s *State) error
+	// Stats returns the move's counts so far.
+	Stats() MoveStats
+}
+
+// MoveStats counts a move's applications over all walkers: for Monte Carlo
+// moves, attempted and accepted proposals; for dynamics, steps.
+type MoveStats struct {
+	Name      string `json:"name"`
+	Attempted int64  `json:"attempted"`
+	Accepted  int64  `json:"accepted"`
+}
+
+// Acceptance returns the fraction of accepted attempts (1 for dynamics).
+func (m MoveStats) Acceptance() float64 {
+	if m.Attempted == 0 {
+		return 0
+	}
+	return float64(m.Accepted) / float64(m.Attempted)
+}
