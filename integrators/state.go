@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/flowmd/flowmd/forcefields"
+	"github.com/flowmd/flowmd/internal/parallel"
 )
 
 // State is the state of B walkers of one model: what moves change and what a
@@ -166,27 +166,14 @@ func (s *State) InitVelocities() {
 // Each walker uses only its own random stream, so the result does not depend
 // on the split.
 func (s *State) forWalkers(fn func(w int)) {
-	workers := min(runtime.GOMAXPROCS(0), s.Walkers/minWalkersPerWorker)
-	if workers <= 1 {
-		for w := 0; w < s.Walkers; w++ {
+	workers := runtime.GOMAXPROCS(0)
+	parallel.For(s.Walkers, workers, max(minWalkersPerRange, s.Walkers/(4*workers)), func(lo, hi int) {
+		for w := lo; w < hi; w++ {
 			fn(w)
 		}
-		return
-	}
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		lo, hi := k*s.Walkers/workers, (k+1)*s.Walkers/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for w := lo; w < hi; w++ {
-				fn(w)
-			}
-		}()
-	}
-	wg.Wait()
+	})
 }
 
-// minWalkersPerWorker keeps small batches on one goroutine, where starting
+// minWalkersPerRange keeps small batches on one goroutine, where starting
 // others costs more than the arithmetic they would share.
-const minWalkersPerWorker = 16
+const minWalkersPerRange = 8
