@@ -154,3 +154,31 @@ func TestEnvironmentOverrides(t *testing.T) {
 		t.Errorf("MDRUN_CUTOFF not applied: exit %d, %s", code, errs)
 	}
 }
+
+func TestBenchMD(t *testing.T) {
+	code, out, errs := mdrun(t, "bench", "md", "--walkers", "2", "--steps", "100", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct {
+		Walkers        int     `json:"walkers"`
+		StepsPerSecond float64 `json:"steps_per_second"`
+		Temperature    float64 `json:"mean_kinetic_temperature_k"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Walkers != 2 || !(res.StepsPerSecond > 0) || !(res.Temperature > 100 && res.Temperature < 500) {
+		t.Errorf("%+v", res)
+	}
+}
+
+func TestBenchEnergy(t *testing.T) {
+	code, out, errs := mdrun(t, "bench", "energy", "--batch", "8", "--duration", "50ms")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "batch of 8") || !strings.Contains(out, "one configuration") {
+		t.Errorf("output:\n%s", out)
+	}
+}
