@@ -282,3 +282,33 @@ func TestCountsIndependently(t *testing.T) {
 		}
 	}
 }
+
+// TestBackboneDihedralsOfPeptide finds phi, psi and omega in the 25-residue
+// peptide the builder makes (all twenty amino acids): one phi per residue
+// but the first, one psi and omega per residue but the last, with the
+// backbone atoms by name, also for serine and threonine, whose CB is bonded
+// to an oxygen too.
+func TestBackboneDihedralsOfPeptide(t *testing.T) {
+	psf, err := ReadPSFFile("build/testdata/peptide20.psf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewGraph(psf)
+	ds := g.BackboneDihedrals(psf)
+	counts := map[string]int{}
+	for _, d := range ds {
+		kind := strings.Fields(d.Name)[0]
+		counts[kind]++
+		var names []string
+		for _, a := range d.Atoms {
+			names = append(names, psf.Atoms[a].Name)
+		}
+		want := map[string]string{"phi": "C-N-CA-C", "psi": "N-CA-C-N", "omega": "CA-C-N-CA"}[kind]
+		if got := strings.Join(names, "-"); got != want {
+			t.Errorf("%s: atoms %s, want %s", d.Name, got, want)
+		}
+	}
+	if counts["phi"] != 24 || counts["psi"] != 24 || counts["omega"] != 24 {
+		t.Errorf("found %v, want 24 of each for 25 residues", counts)
+	}
+}

@@ -135,12 +135,15 @@ type NamedDihedral struct {
 //	omega = CA - C - N'(next) - CA'(next) (or the next residue's first carbon)
 //
 // where CA is an atom named CA, N a nitrogen bonded to it, C a carbonyl
-// carbon bonded to it (a carbon bonded to an oxygen), C' the carbonyl carbon
-// bonded to N, and N' the nitrogen bonded to C.
+// carbon bonded to it (a carbon with three bonds, one to an oxygen), C' the
+// carbonyl carbon bonded to N, and N' the nitrogen bonded to C.
 func (g *Graph) BackboneDihedrals(psf *PSF) []NamedDihedral {
 	elem := func(i int) string { return elementFromMass(psf.Atoms[i].Mass) }
+	// A carbonyl carbon is sp2: three bonds, one of them to an oxygen.
+	// Counting the bonds keeps serine's and threonine's CB (four bonds,
+	// one to OG) from passing for the backbone carbonyl.
 	carbonyl := func(c int) bool {
-		if elem(c) != "C" {
+		if elem(c) != "C" || len(g.Neighbors[c]) != 3 {
 			return false
 		}
 		for _, o := range g.Neighbors[c] {
@@ -179,11 +182,19 @@ func (g *Graph) BackboneDihedrals(psf *PSF) []NamedDihedral {
 				continue
 			}
 			out = append(out, NamedDihedral{Name: "psi " + label, Atoms: [4]int{n, ca, c, nn}})
+			// The next residue's alpha carbon: the one named CA (proline's N
+			// is also bonded to CD), else the first carbon (ALAD's CR).
+			next := -1
 			for _, cn := range g.Neighbors[nn] {
-				if cn != c && elem(cn) == "C" {
-					out = append(out, NamedDihedral{Name: "omega " + label, Atoms: [4]int{ca, c, nn, cn}})
-					break
+				if cn == c || elem(cn) != "C" {
+					continue
 				}
+				if strings.EqualFold(psf.Atoms[cn].Name, "CA") || next < 0 {
+					next = cn
+				}
+			}
+			if next >= 0 {
+				out = append(out, NamedDihedral{Name: "omega " + label, Atoms: [4]int{ca, c, nn, next}})
 			}
 			break
 		}
