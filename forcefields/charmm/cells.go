@@ -74,16 +74,10 @@ var halfShell = [13][3]int{
 
 func (c *cellList) numCells() int { return c.nx * c.ny * c.nz }
 
-// pairs calls fn for every pair of atoms closer than sqrt(cut2) whose first
-// atom lies in one of the home cells lo..hi-1 (all cells: 0, numCells()).
-func (c *cellList) pairs(x []float64, cut2 float64, lo, hi int, fn func(i, j int)) {
-	near := func(i, j int32) {
-		i3, j3 := 3*int(i), 3*int(j)
-		dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
-		if dx*dx+dy*dy+dz*dz <= cut2 {
-			fn(int(i), int(j))
-		}
-	}
+// pairs calls near for every pair of atoms in neighbouring cells whose
+// first atom lies in one of the home cells lo..hi-1 (all cells: 0,
+// numCells()); near decides what to do with it.
+func (c *cellList) pairs(lo, hi int, near func(i, j int32)) {
 	for cell := lo; cell < hi; cell++ {
 		ix, iy, iz := cell/(c.ny*c.nz), cell/c.nz%c.ny, cell%c.nz
 		home := c.head[cell]
@@ -105,4 +99,29 @@ func (c *cellList) pairs(x []float64, cut2 float64, lo, hi int, fn func(i, j int
 			}
 		}
 	}
+}
+
+// appendPairs appends to buf every pair (i, j), i < j, of atoms closer than
+// sqrt(cut2) whose home cell is in lo..hi-1 and that are not special
+// partners (special[start[i]:start[i+1]] lists the partners j > i of i),
+// i and j interleaved.
+func (c *cellList) appendPairs(x []float64, cut2 float64, lo, hi int, special, start []int32, buf []int32) []int32 {
+	add := func(i, j int32) {
+		i3, j3 := 3*int(i), 3*int(j)
+		dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
+		if dx*dx+dy*dy+dz*dz > cut2 {
+			return
+		}
+		if i > j {
+			i, j = j, i
+		}
+		for _, sp := range special[start[i]:start[i+1]] {
+			if sp == j {
+				return
+			}
+		}
+		buf = append(buf, i, j)
+	}
+	c.pairs(lo, hi, add)
+	return buf
 }

@@ -20,6 +20,7 @@ type partBuffer struct {
 	f     []float64
 	t     [numBaseTerms]energy
 	cells cellList
+	pairs []int32 // gathered pairs, i and j interleaved
 }
 
 func newScratch(p *Plan) *scratch {
@@ -115,7 +116,7 @@ func (p *Plan) cpuPart(x, f []float64, b *partBuffer, k int) {
 			p.pairListClipped(pairs, x, f, &t[iLJ], &t[iCoulomb])
 		}
 	default:
-		p.nonbondedTable(x, f, &b.cells, k, &t[iLJ], &t[iCoulomb])
+		p.nonbondedTable(x, f, b, k, &t[iLJ], &t[iCoulomb])
 		lo, hi = span(len(p.Pairs14.I), k, parts)
 		p.pairListClipped(p.Pairs14.slice(lo, hi), x, f, &t[iLJ], &t[iCoulomb])
 	}
@@ -398,24 +399,18 @@ func pairGeneral(nb *nbForm, x, f []float64, i, j int, a, b, qq, ljRth, coulRth 
 // nonbondedTable evaluates part k of the ordinary (not excluded, not 1-4)
 // pairs of a system without a stored pair list: all pairs without cut-off
 // (rows of the pair matrix split so the parts hold equal numbers of pairs),
-// or the pairs a cell list finds within the cut-off (home cells split).
-func (p *Plan) nonbondedTable(x, f []float64, cells *cellList, k int, elj, ecoul *energy) {
+// or the pairs a cell list finds within the cut-off (home cells split). The
+// common cases run in tight loops; clipping takes the general path.
+func (p *Plan) nonbondedTable(x, f []float64, b *partBuffer, k int, elj, ecoul *energy) {
 	tb := &p.Nonbonded
 	nb := p.nb()
-	var g float64
-	if p.clip != nil {
-		g = p.clip.Coulomb
+	if nb.cutoff == 0 && p.clip == nil {
+		le, ce := tableRowsCPU(tb, x, f, p.rowSplit[k], p.rowSplit[k+1])
+		elj.add(le)
+		ecoul.add(ce)
+		return
 	}
-	pair := func(i, j int) {
-		ty := int(tb.Type[i])*tb.NumTypes + int(tb.Type[j])
-		qq := tb.Q[i] * tb.Q[j]
-		var lr, cr float64
-		if p.clip != nil {
-			lr = p.clip.ljRth[ty]
-			cr = coulombClipRadius(nb, qq, g)
-		}
-		pairGeneral(nb, x, f, i, j, tb.A[ty], tb.B[ty], qq, lr, cr, elj, ecoul)
-	}
+	pairs := b.pairs[:0]
 	if nb.cutoff == 0 {
 		for i := p.rowSplit[k]; i < p.rowSplit[k+1]; i++ {
 			special := tb.Special[tb.SpecialStart[i]:tb.SpecialStart[i+1]]
@@ -424,24 +419,115 @@ func (p *Plan) nonbondedTable(x, f []float64, cells *cellList, k int, elj, ecoul
 					special = special[1:]
 					continue
 				}
-				pair(i, j)
+				pairs = append(pairs, int32(i), int32(j))
 			}
 		}
+	} else {
+		b.cells.build(x, nb.cutoff)
+		lo, hi := span(b.cells.numCells(), k, p.parts)
+		pairs = b.cells.appendPairs(x, nb.cutoff2, lo, hi, tb.Special, tb.SpecialStart, pairs)
+	}
+	b.pairs = pairs
+	if p.clip == nil {
+		le, ce := switchedPairsCPU(tb, nb, x, f, pairs)
+		elj.add(le)
+		ecoul.add(ce)
 		return
 	}
-	cells.build(x, nb.cutoff)
-	lo, hi := span(cells.numCells(), k, p.parts)
-	cells.pairs(x, nb.cutoff2, lo, hi, func(i, j int) {
-		if i > j {
-			i, j = j, i
-		}
-		for _, sp := range tb.Special[tb.SpecialStart[i]:tb.SpecialStart[i+1]] {
-			if sp == int32(j) {
-				return
+	g := p.clip.Coulomb
+	for n := 0; n+1 < len(pairs); n += 2 {
+		i, j := int(pairs[n]), int(pairs[n+1])
+		ty := int(tb.Type[i])*tb.NumTypes + int(tb.Type[j])
+		qq := tb.Q[i] * tb.Q[j]
+		pairGeneral(nb, x, f, i, j, tb.A[ty], tb.B[ty], qq, p.clip.ljRth[ty], coulombClipRadius(nb, qq, g), elj, ecoul)
+	}
+}
+
+// tableRowsCPU evaluates rows lo..hi-1 of the all-pairs loop without cut-off
+// or clipping, skipping each atom's special partners.
+func tableRowsCPU(tb *nonbondedTable, x, f []float64, lo, hi int) (elj, ecoul float64) {
+	n := len(tb.Q)
+	nt := tb.NumTypes
+	for i := lo; i < hi; i++ {
+		special := tb.Special[tb.SpecialStart[i]:tb.SpecialStart[i+1]]
+		i3 := 3 * i
+		xi, yi, zi := x[i3], x[i3+1], x[i3+2]
+		qi, ti := tb.Q[i], int(tb.Type[i])*nt
+		var fx, fy, fz float64
+		for j := i + 1; j < n; j++ {
+			if len(special) > 0 && special[0] == int32(j) {
+				special = special[1:]
+				continue
 			}
+			j3 := 3 * j
+			dx, dy, dz := xi-x[j3], yi-x[j3+1], zi-x[j3+2]
+			inv2 := 1 / (dx*dx + dy*dy + dz*dz)
+			inv := math.Sqrt(inv2)
+			inv6 := inv2 * inv2 * inv2
+			ty := ti + int(tb.Type[j])
+			a12 := tb.A[ty] * inv6 * inv6
+			b6 := tb.B[ty] * inv6
+			ec := qi * tb.Q[j] * inv
+			elj += a12 - b6
+			ecoul += ec
+			c := (12*a12 - 6*b6 + ec) * inv2
+			fx += c * dx
+			fy += c * dy
+			fz += c * dz
+			f[j3] -= c * dx
+			f[j3+1] -= c * dy
+			f[j3+2] -= c * dz
 		}
-		pair(i, j)
-	})
+		f[i3] += fx
+		f[i3+1] += fy
+		f[i3+2] += fz
+	}
+	return elj, ecoul
+}
+
+// switchedPairsCPU evaluates gathered pairs (i, j interleaved) with the
+// cut-off forms of nbForm, written out inline: force-switched Lennard-Jones
+// and force-shifted Coulomb. Pairs beyond the cut-off contribute nothing.
+func switchedPairsCPU(tb *nonbondedTable, nb *nbForm, x, f []float64, pairs []int32) (elj, ecoul float64) {
+	nt := tb.NumTypes
+	for n := 0; n+1 < len(pairs); n += 2 {
+		i, j := int(pairs[n]), int(pairs[n+1])
+		i3, j3 := 3*i, 3*j
+		dx, dy, dz := x[i3]-x[j3], x[i3+1]-x[j3+1], x[i3+2]-x[j3+2]
+		r2 := dx*dx + dy*dy + dz*dz
+		if r2 > nb.cutoff2 {
+			continue
+		}
+		r := math.Sqrt(r2)
+		inv := 1 / r
+		inv3 := inv * inv * inv
+		inv6 := inv3 * inv3
+		ty := int(tb.Type[i])*nt + int(tb.Type[j])
+		a, b := tb.A[ty], tb.B[ty]
+		var e, dEdr float64
+		if r <= nb.ron {
+			e = a*(inv6*inv6-nb.shift12) - b*(inv6-nb.shift6)
+			dEdr = (-12*a*inv6*inv6 + 6*b*inv6) * inv
+		} else {
+			d6 := inv6 - nb.invRoff6
+			d3 := inv3 - nb.invRoff3
+			e = a*nb.k12*d6*d6 - b*nb.k6*d3*d3
+			dEdr = (-12*a*nb.k12*d6*inv6 + 6*b*nb.k6*d3*inv3) * inv
+		}
+		qq := tb.Q[i] * tb.Q[j]
+		ec := qq * (inv - 2*nb.invRoff + r*nb.invRoff2x2)
+		dEdr += qq * (nb.invRoff2x2 - inv*inv)
+		elj += e
+		ecoul += ec
+		c := -dEdr * inv
+		f[i3] += c * dx
+		f[i3+1] += c * dy
+		f[i3+2] += c * dz
+		f[j3] -= c * dx
+		f[j3+1] -= c * dy
+		f[j3+2] -= c * dz
+	}
+	return elj, ecoul
 }
 
 func (b bondTerms) slice(lo, hi int) bondTerms {
