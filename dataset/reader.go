@@ -200,4 +200,3 @@ func (d *Dataset) raw(name string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%s: no array %q", d.path, name)
 }
-

@@ -103,3 +103,44 @@ func ReadNPYConfigurations(r io.Reader, name string, natoms int) (*Configuration
 	}
 	return c, nil
 }
+
+// ReadNPYFile reads configurations of dimension dim from a .npy file of
+// shape [B, dim] or [dim] (float64 or float32), for analytic models.
+func ReadNPYFile(path string, dim int) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rd, err := npyio.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a NumPy .npy file: %w", path, err)
+	}
+	shape := rd.Header.Descr.Shape
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	if len(shape) == 0 || shape[len(shape)-1] != dim || len(shape) > 2 || rd.Header.Descr.Fortran {
+		return nil, fmt.Errorf("%s: array of shape %v, expected [B, %d] or [%d] in C order", path, shape, dim, dim)
+	}
+	var x []float64
+	switch strings.Trim(rd.Header.Descr.Type, `'"`) {
+	case "<f8", "f8":
+		x = make([]float64, n)
+		err = rd.Read(&x)
+	case "<f4", "f4":
+		y := make([]float32, n)
+		err = rd.Read(&y)
+		x = make([]float64, n)
+		for i, v := range y {
+			x[i] = float64(v)
+		}
+	default:
+		return nil, fmt.Errorf("%s: array of type %s, expected float64 or float32", path, rd.Header.Descr.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return x, nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowmd/flowmd/forcefields"
 	"github.com/flowmd/flowmd/forcefields/charmm"
+	"github.com/flowmd/flowmd/topology"
 )
 
 const dataDir = "../data"
@@ -161,4 +162,27 @@ func TestAgainstLiveOpenMM(t *testing.T) {
 			t.Logf("%d configurations: largest term difference %.2e kcal/mol, largest force difference %.2e kcal/mol/A", len(x)/(3*n), dt, df)
 		})
 	}
+}
+
+// TestPeptideAgainstLiveOpenMM compares a 403-atom peptide with all twenty
+// amino acids, built from the CHARMM36 topology by topology/build, with
+// OpenMM: every residue type's parameters, impropers and 23 CMAP terms, far
+// from the three small systems the readers were written against.
+func TestPeptideAgainstLiveOpenMM(t *testing.T) {
+	py := openmmPython(t)
+	files := SystemFiles{PSF: "../topology/build/testdata/peptide20.psf", Params: []string{filepath.Join(dataDir, "toppar", "par_all36m_prot.prm")}}
+	s, err := topology.ReadCoordinates("../topology/build/testdata/peptide20.pdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := append([]float64(nil), s.Models[0]...)
+	rng := rand.New(rand.NewPCG(8, 9))
+	n := len(x)
+	for c := 0; c < 3; c++ {
+		for i := 0; i < n; i++ {
+			x = append(x, x[i]+0.05*rng.NormFloat64())
+		}
+	}
+	dt, df := compareWithOpenMM(t, py, files, x)
+	t.Logf("peptide, 4 configurations: largest term difference %.2e kcal/mol, largest force difference %.2e kcal/mol/A", dt, df)
 }

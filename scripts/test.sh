@@ -14,10 +14,12 @@ echo "== go version"
 go version
 
 # Debian packages the tests use: OpenMM and NumPy, for the cross-check of
-# the energy against OpenMM itself (engine/openmm_test.go).
+# the energy against OpenMM itself (engine/openmm_test.go), NumPy for the
+# .npz datasets and MDTraj for the DCD trajectories.
 need=()
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
 /usr/bin/python3 -c 'from simtk import openmm' 2>/dev/null || need+=(python3-simtk)
+/usr/bin/python3 -c 'import mdtraj' 2>/dev/null || need+=(python3-mdtraj)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "== installing ${need[*]}"
 	sudo=""
@@ -52,5 +54,7 @@ if [ "$FUZZTIME" != "0" ]; then
 	for target in FuzzReadPSF FuzzReadParameters FuzzReadPDB FuzzReadCRD; do
 		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" ./topology/
 	done
+	go test -run '^$' -fuzz '^FuzzReadRTF$' -fuzztime "$FUZZTIME" ./topology/build/
+	go test -run '^$' -fuzz '^FuzzReadDCD$' -fuzztime "$FUZZTIME" ./trajectory/
 fi
 echo "== all tests passed"

@@ -46,6 +46,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "mdrun: %v\n", err)
+	var ee exitCodeError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintf(stderr, "Run 'mdrun help' for usage.\n")
@@ -79,6 +83,9 @@ dashes as underscores (MDRUN_PSF, MDRUN_CUTOFF).`,
 		newTopologyCmd(stdout),
 		newEnergyCmd(stdout),
 		newBenchCmd(stdout),
+		newRunCmd(stdout, stderr),
+		newGenDataCmd(stdout, stderr),
+		newAnalyzeCmd(stdout),
 	)
 	return root
 }

@@ -1,0 +1,425 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/flowmd/flowmd/forcefields"
+	"github.com/flowmd/flowmd/forcefields/analytic"
+	"github.com/flowmd/flowmd/forcefields/charmm"
+	"github.com/flowmd/flowmd/integrators"
+	"github.com/flowmd/flowmd/topology"
+)
+
+// Run is a simulation assembled from a Config: the model, the walkers, the
+// move schedule and the outputs.
+type Run struct {
+	Config *Config // with defaults applied
+	Model  forcefields.Model
+	System *topology.System // nil for analytic models
+	State  *integrators.State
+	Driver *integrators.Driver
+	// Moves are the schedule's moves in the order of Config.Moves.
+	Moves    []integrators.Move
+	Exchange *integrators.ReplicaExchange // nil without a ladder
+
+	out    *outputs
+	inputs map[string]string // input file checksums
+	start  time.Time
+}
+
+// ErrInterrupted is returned by Execute when the context was cancelled (a
+// SIGINT or SIGTERM): the run wrote a checkpoint and flushed its outputs.
+type ErrInterrupted struct {
+	Step       int64
+	Checkpoint string
+}
+
+func (e *ErrInterrupted) Error() string {
+	return fmt.Sprintf("interrupted at step %d; checkpoint written to %s (continue with --resume)", e.Step, e.Checkpoint)
+}
+
+// NewRun builds a run from a config (defaults are applied and the config
+// validated here). With resume, the state, the moves and the outputs are
+// restored from the checkpoint of a previous run of the same config.
+func NewRun(ctx context.Context, cfg *Config, resume bool) (*Run, error) {
+	c := cfg.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Run{Config: c, start: time.Now()}
+	if err := r.buildModel(); err != nil {
+		return nil, err
+	}
+	x0, err := r.startingPositions()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.buildState(ctx, x0); err != nil {
+		return nil, err
+	}
+	if err := r.buildMoves(); err != nil {
+		return nil, err
+	}
+	if r.inputs, err = inputChecksums(c); err != nil {
+		return nil, err
+	}
+	if resume {
+		err = r.resume(ctx)
+	} else {
+		err = r.fresh(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Run) buildModel() error {
+	c := r.Config
+	if c.IsAnalytic() {
+		m, err := analytic.New(c.System.Analytic, c.System.AnalyticParams)
+		if err != nil {
+			return fmt.Errorf("system.analytic: %w", err)
+		}
+		r.Model = m
+		return nil
+	}
+	sys, err := LoadSystem(SystemFiles{PSF: c.System.PSF, Params: c.System.Params})
+	if err != nil {
+		return err
+	}
+	opts, err := c.ForceField.options(sys.PSF)
+	if err != nil {
+		return err
+	}
+	m, err := charmm.New(sys, opts, c.ForceField.Kernel)
+	if err != nil {
+		return fmt.Errorf("forcefield: %w", err)
+	}
+	r.System, r.Model = sys, m
+	return nil
+}
+
+// options turns the force-field config into CHARMM options.
+func (f ForceFieldConfig) options(psf *topology.PSF) (charmm.Options, error) {
+	o := charmm.Options{
+		CoulombConstant: f.CoulombConstant, Dielectric: f.Dielectric,
+		Cutoff: f.Cutoff, SwitchDistance: f.Switch,
+	}
+	if len(f.Clip) > 0 {
+		c := &charmm.ClipOptions{}
+		fields := map[string]*float64{
+			charmm.TermBond: &c.Bond, charmm.TermAngle: &c.Angle, charmm.TermUreyBradley: &c.UreyBradley,
+			charmm.TermImproper: &c.Improper, charmm.TermLennardJones: &c.LennardJones, charmm.TermCoulomb: &c.Coulomb,
+		}
+		for name, g := range f.Clip {
+			if name == "all" {
+				for _, p := range fields {
+					*p = g
+				}
+				continue
+			}
+			p, ok := fields[name]
+			if !ok {
+				return o, fmt.Errorf("forcefield.clip.%s: unknown term, expected bond, angle, urey_bradley, improper, lennard_jones, coulomb or all", name)
+			}
+			*p = g
+		}
+		o.Clip = c
+	}
+	if f.Align.Reference != "" {
+		confs, err := LoadConfigurations(f.Align.Reference, psf)
+		if err != nil {
+			return o, fmt.Errorf("forcefield.align.reference: %w", err)
+		}
+		o.Align = &charmm.AlignOptions{Reference: confs.X[:3*len(psf.Atoms)], Lambda: f.Align.Lambda, MaxAngle: f.Align.MaxAngleDeg * math.Pi / 180}
+	}
+	return o, nil
+}
+
+// startingPositions returns the configurations walkers start from, in turn.
+func (r *Run) startingPositions() ([]float64, error) {
+	c := r.Config
+	dim := r.Model.Dim()
+	switch {
+	case c.System.Coords != "" && !c.IsAnalytic():
+		confs, err := LoadConfigurations(c.System.Coords, r.System.PSF)
+		if err != nil {
+			return nil, err
+		}
+		return confs.X, nil
+	case c.System.Coords != "":
+		confs, err := ReadNPYFile(c.System.Coords, dim)
+		if err != nil {
+			return nil, err
+		}
+		return confs, nil
+	case c.IsAnalytic():
+		if m, ok := r.Model.(analytic.Modal); ok {
+			return append([]float64(nil), m.ModeCenters()[0]...), nil
+		}
+		return nil, fmt.Errorf("system.coords: analytic model %s has no default start; give a .npy of starting configurations", c.System.Analytic)
+	}
+	s, err := DefaultCoordinates()
+	if err != nil {
+		return nil, err
+	}
+	confs, err := FromStructure(s, r.System.PSF)
+	if err != nil {
+		return nil, err
+	}
+	return confs.X, nil
+}
+
+func (r *Run) walkers() int {
+	n := r.Config.Walkers
+	if r.Config.Ladder.Enabled() {
+		n *= len(r.Config.Ladder.Temperatures)
+	}
+	return n
+}
+
+// kT converts a config temperature to energy units.
+func (r *Run) kT(t float64) float64 {
+	if r.Config.IsAnalytic() {
+		return t
+	}
+	return integrators.KT(t)
+}
+
+// timestep converts a config time step to the state's time unit.
+func (r *Run) timestep(t float64) float64 {
+	if r.Config.IsAnalytic() {
+		return t
+	}
+	return t / 1000 // fs to ps
+}
+
+func (r *Run) buildState(ctx context.Context, x0 []float64) error {
+	dim := r.Model.Dim()
+	n := r.walkers()
+	count := len(x0) / dim
+	x := make([]float64, 0, n*dim)
+	for w := 0; w < n; w++ {
+		c := w % count
+		x = append(x, x0[c*dim:(c+1)*dim]...)
+	}
+	masses, units := make([]float64, dim), integrators.ReducedUnits
+	if r.System != nil {
+		masses, units = integrators.AtomMasses(r.System.Masses()), integrators.MDUnits
+	} else {
+		for i := range masses {
+			masses[i] = 1
+		}
+	}
+	s, err := integrators.NewState(ctx, r.Model, x, masses, units, r.kT(r.Config.Temperature), r.Config.Seed)
+	if err != nil {
+		return err
+	}
+	r.State = s
+	return nil
+}
+
+func (r *Run) buildMoves() error {
+	c := r.Config
+	var sched integrators.Schedule
+	for i, mc := range c.Moves {
+		var mv integrators.Move
+		var err error
+		switch mc.Type {
+		case MoveLangevin:
+			mv, err = integrators.NewLangevin(r.timestep(mc.Timestep), mc.Friction, mc.RemoveCOM)
+		case MoveVelocityVerlet:
+			mv, err = integrators.NewVelocityVerlet(r.timestep(mc.Timestep))
+		case MoveRandomWalk:
+			var p *integrators.RandomWalk
+			if p, err = integrators.NewRandomWalk(mc.StepSize, mc.Group, mc.TargetAcceptance); err == nil {
+				mv = integrators.NewMetropolis(p)
+			}
+		case MoveMALA:
+			var p *integrators.MALA
+			dt := r.timestep(mc.Timestep)
+			if p, err = integrators.NewMALA(dt*dt, mc.TargetAcceptance); err == nil {
+				mv = integrators.NewMetropolis(p)
+			}
+		case MoveHMC:
+			mv, err = integrators.NewHMC(mc.LeapfrogSteps, r.timestep(mc.Timestep), mc.TargetAcceptance)
+		case MoveReplicaExchange:
+			if r.Exchange == nil {
+				ladder := make([]float64, len(c.Ladder.Temperatures))
+				for k, t := range c.Ladder.Temperatures {
+					ladder[k] = r.kT(t)
+				}
+				if r.Exchange, err = integrators.NewReplicaExchange(ladder); err == nil {
+					err = r.Exchange.Setup(r.State)
+				}
+			}
+			mv = r.Exchange
+		}
+		if err != nil {
+			return fmt.Errorf("moves[%d]: %w", i, err)
+		}
+		r.Moves = append(r.Moves, mv)
+		sched = append(sched, integrators.Entry{Move: mv, Count: mc.Count})
+	}
+	r.Driver = &integrators.Driver{Schedule: sched, Equilibration: c.Equilibration}
+	return nil
+}
+
+// fresh starts a new run: minimization if asked, velocities, outputs.
+func (r *Run) fresh(ctx context.Context) error {
+	if r.Config.Minimize.Enabled {
+		if _, err := integrators.Minimize(ctx, r.State, integrators.MinimizeOptions{
+			ForceTolerance: r.Config.Minimize.ForceTolerance, MaxIterations: r.Config.Minimize.MaxIterations,
+		}); err != nil {
+			return err
+		}
+	}
+	r.State.InitVelocities()
+	out, err := openOutputs(r, nil)
+	if err != nil {
+		return err
+	}
+	r.out = out
+	return nil
+}
+
+// Execute runs the remaining steps. progress, when not nil, is called
+// about every interval of wall time, and once at the end.
+func (r *Run) Execute(ctx context.Context, progress func(Progress), interval time.Duration) (*Summary, error) {
+	c := r.Config
+	remaining := c.Steps - r.State.Step
+	startStep, startTime := r.State.Step, time.Now()
+	last := time.Time{}
+	report := func(force bool) {
+		if progress == nil {
+			return
+		}
+		if now := time.Now(); force || now.Sub(last) >= interval {
+			last = now
+			progress(r.progress(startStep, startTime))
+		}
+	}
+	r.Driver.Observers = []integrators.Observer{func(s *integrators.State) error {
+		if err := r.out.observe(r); err != nil {
+			return err
+		}
+		if s.Step&63 == 0 {
+			report(false)
+		}
+		return nil
+	}}
+	err := r.Driver.Run(ctx, r.State, max(0, remaining))
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		// Save what was written; the state may be mid-failure, so no
+		// checkpoint of it.
+		if ferr := r.out.flush(); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+		return nil, errors.Join(err, r.out.abandon())
+	}
+	interrupted := err != nil
+	if cerr := r.writeCheckpoint(); cerr != nil {
+		return nil, cerr
+	}
+	report(true)
+	if interrupted {
+		if ferr := r.out.flush(); ferr != nil {
+			return nil, ferr
+		}
+		if aerr := r.out.abandon(); aerr != nil {
+			return nil, aerr
+		}
+		return nil, &ErrInterrupted{Step: r.State.Step, Checkpoint: r.out.checkpointPath()}
+	}
+	sum := r.summary(startStep, startTime)
+	if err := r.out.finish(r, sum); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// Progress is what the progress display shows.
+type Progress struct {
+	Step, Total   int64
+	TimePS        float64 // simulated time
+	Elapsed       time.Duration
+	StepsPerSec   float64
+	NsPerDay      float64 // per walker; 0 without dynamics
+	Acceptance    map[string]float64
+	Equilibrating bool
+	ETA           time.Duration
+}
+
+func (r *Run) progress(startStep int64, startTime time.Time) Progress {
+	el := time.Since(startTime)
+	done := r.State.Step - startStep
+	p := Progress{Step: r.State.Step, Total: r.Config.Steps, TimePS: r.State.Time, Elapsed: el,
+		Equilibrating: r.State.Equilibrating, Acceptance: map[string]float64{}}
+	if el > 0 {
+		p.StepsPerSec = float64(done) / el.Seconds()
+		if r.State.Time > 0 && r.State.Step > 0 && !r.Config.IsAnalytic() {
+			psPerStep := r.State.Time / float64(r.State.Step)
+			p.NsPerDay = p.StepsPerSec * psPerStep * 1e-3 * 86400
+		}
+		if p.StepsPerSec > 0 {
+			p.ETA = time.Duration(float64(r.Config.Steps-r.State.Step) / p.StepsPerSec * float64(time.Second))
+		}
+	}
+	for _, st := range r.Driver.Stats() {
+		if st.Name != "langevin" && st.Name != "velocity_verlet" {
+			p.Acceptance[st.Name] = st.Acceptance()
+		}
+	}
+	return p
+}
+
+// Summary is what a finished run reports.
+type Summary struct {
+	Steps            int64                   `json:"steps"`
+	SimulatedPS      float64                 `json:"simulated_ps"`
+	WallSeconds      float64                 `json:"wall_seconds"`
+	StepsPerSecond   float64                 `json:"steps_per_second"`
+	Moves            []integrators.MoveStats `json:"moves"`
+	PairAcceptance   []float64               `json:"replica_pair_acceptance,omitempty"`
+	FramesRecorded   int                     `json:"frames_recorded"`
+	Files            map[string]string       `json:"files"`
+	MeanPotential    float64                 `json:"mean_potential_final"`
+	ModeFractions    []ModeFractionReport    `json:"mode_fractions,omitempty"`
+	KineticTempMeanK float64                 `json:"mean_kinetic_temperature_final,omitempty"`
+}
+
+// ModeFractionReport is a mode fraction with its standard error.
+type ModeFractionReport struct {
+	Set      string  `json:"set"`
+	Mode     string  `json:"mode"`
+	Fraction float64 `json:"fraction"`
+	StdErr   float64 `json:"stderr"`
+}
+
+func (r *Run) summary(startStep int64, startTime time.Time) *Summary {
+	el := time.Since(startTime).Seconds()
+	s := &Summary{
+		Steps: r.State.Step, SimulatedPS: r.State.Time, WallSeconds: el,
+		Moves: r.Driver.Stats(), FramesRecorded: r.out.frames(), Files: r.out.files(),
+	}
+	if el > 0 {
+		s.StepsPerSecond = float64(r.State.Step-startStep) / el
+	}
+	if r.Exchange != nil {
+		s.PairAcceptance = r.Exchange.PairAcceptance()
+	}
+	for _, u := range r.State.U {
+		s.MeanPotential += u / float64(len(r.State.U))
+	}
+	if !r.Config.IsAnalytic() {
+		for w := 0; w < r.State.Walkers; w++ {
+			s.KineticTempMeanK += r.State.Temperature(w) / integrators.Boltzmann / float64(r.State.Walkers)
+		}
+	}
+	return s
+}
