@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -269,5 +271,78 @@ func TestGenDataButaneSeedsAgree(t *testing.T) {
 		if se == 0 || math.Abs(a.Fraction-b.Fraction) > 4*se {
 			t.Errorf("%s: %.3f +- %.3f with seed 1, %.3f +- %.3f with seed 2", a.Mode, a.Fraction, a.StdErr, b.Fraction, b.StdErr)
 		}
+	}
+}
+
+// TestExamplesRun runs every config in examples/ for a few hundred steps,
+// so the examples cannot rot.
+func TestExamplesRun(t *testing.T) {
+	paths, err := filepath.Glob("../examples/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			cfg, err := LoadConfig(p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Equilibration = min(cfg.Equilibration, 200)
+			cfg.Steps = cfg.Equilibration + 600
+			cfg.Output.Dir = t.TempDir()
+			execute(t, cfg, false, 0)
+		})
+	}
+}
+
+// TestOutputsReadByNumPyAndMDTraj runs Langevin dynamics of dialanine and
+// reads the dataset with NumPy and the trajectory with MDTraj (through the
+// PSF): both must hold what the engine wrote. Skipped without them, except
+// in CI, where scripts/test.sh installs Debian's python3-numpy and
+// python3-mdtraj.
+func TestOutputsReadByNumPyAndMDTraj(t *testing.T) {
+	if exec.Command("/usr/bin/python3", "-c", "import numpy, mdtraj").Run() != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("NumPy or MDTraj missing in CI")
+		}
+		t.Skip("NumPy and MDTraj (Debian python3-numpy, python3-mdtraj) not available")
+	}
+	dir := t.TempDir()
+	execute(t, runConfig(t, dir, `
+steps: 2000
+equilibration: 500
+moves: [{type: langevin}]
+output: {trajectory: 100, dataset: 100}
+`), false, 0)
+	script := `import sys, json, numpy as np, mdtraj as md
+d = np.load(sys.argv[1])
+t = md.load_dcd(sys.argv[2], top=sys.argv[3])
+print(json.dumps({"frames": int(d["coordinates"].shape[0]), "dcd_frames": t.n_frames, "atoms": t.n_atoms,
+  "max_diff": float(np.abs(t.xyz * 10 - d["coordinates"]).max()), "first": d["coordinates"][0, 0].tolist(),
+  "energy0": float(d["energy"][0]), "steps": d["step"].tolist()[:3], "terms": [str(s) for s in d["term_names"]]}))`
+	out, err := exec.Command("/usr/bin/python3", "-c", script, filepath.Join(dir, "run.npz"), filepath.Join(dir, "run.dcd"),
+		filepath.Join(dataDir, "systems/dialanine/dialanine.psf")).Output()
+	if err != nil {
+		t.Fatalf("python: %v", err)
+	}
+	var got struct {
+		Frames    int     `json:"frames"`
+		DCDFrames int     `json:"dcd_frames"`
+		Atoms     int     `json:"atoms"`
+		MaxDiff   float64 `json:"max_diff"`
+		First     []float64
+		Energy0   float64
+		Steps     []int64
+		Terms     []string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	d := openData(t, filepath.Join(dir, "run.npz"))
+	x, _, _ := d.Float64("coordinates")
+	e, _, _ := d.Float64("energy")
+	if got.Frames != 15 || got.DCDFrames != 15 || got.Atoms != 22 || got.MaxDiff > 1e-4 ||
+		got.First[0] != x[0] || got.Energy0 != e[0] || got.Steps[0] != 600 || len(got.Terms) != 8 {
+		t.Errorf("NumPy/MDTraj read %+v", got)
 	}
 }

@@ -182,3 +182,45 @@ func TestBenchEnergy(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// TestRunRefusesBadConfigBeforeWriting: a missing input file, an unknown
+// key or a value out of range stops mdrun run before any output exists.
+func TestRunRefusesBadConfigBeforeWriting(t *testing.T) {
+	data, err := filepath.Abs(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{
+		"missing psf":   "steps: 10\nsystem: {psf: nowhere.psf, params: [x.prm], coords: y.pdb}\noutput: {dataset: 1, log: 1}\n",
+		"unknown key":   "steps: 10\nmovez: []\noutput: {dataset: 1}\n",
+		"out of range":  "steps: 10\ntemperature: 0\noutput: {dataset: 1}\nmoves: [{type: langevin, friction: -1}]\n",
+		"broken psf":    "steps: 10\nsystem: {psf: bad.psf, params: [" + filepath.Join(data, "toppar/par_all36m_prot.prm") + "], coords: " + filepath.Join(data, "systems/dialanine/dialanine.pdb") + "}\noutput: {dataset: 1}\n",
+		"unknown model": "steps: 10\nsystem: {analytic: double_wel}\noutput: {dataset: 1}\n",
+	}
+	for name, text := range cases {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "bad.psf"), []byte("PSF\n\n 1 !NTITLE\n*\n\n 22 !NATOM\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := filepath.Join(dir, "run.yaml")
+		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := mdrun(t, "run", "-c", cfg, "--quiet")
+		if name == "broken psf" && !strings.Contains(errs, "bad.psf:6: file ends inside section !NATOM") {
+			t.Errorf("broken psf: %s", errs)
+		}
+		if code != exitError || errs == "" {
+			t.Errorf("%s: exit %d, stderr %q", name, code, errs)
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 2 {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Errorf("%s: files written before the error: %v", name, names)
+		}
+		t.Logf("%s: %s", name, strings.TrimSpace(errs))
+	}
+}
