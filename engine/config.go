@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -48,6 +49,8 @@ type Config struct {
 	Equilibration int64 `mapstructure:"equilibration" json:"equilibration"`
 
 	Output OutputConfig `mapstructure:"output" json:"output"`
+
+	Plugins PluginsConfig `mapstructure:"plugins" json:"plugins"`
 }
 
 // SystemConfig names the molecular system or the analytic energy.
@@ -60,6 +63,32 @@ type SystemConfig struct {
 	// Analytic names an analytic benchmark energy instead of a PSF system.
 	Analytic       string             `mapstructure:"analytic" json:"analytic,omitempty"`
 	AnalyticParams map[string]float64 `mapstructure:"analytic_params" json:"analytic_params,omitempty"`
+	// Plugin takes the energy from a forcefield plugin instead.
+	Plugin PluginConfig `mapstructure:"plugin" json:"plugin"`
+}
+
+// PluginConfig names a plugin and how to configure it.
+type PluginConfig struct {
+	// Name of the plugin: the file flowmd-<name> in plugins.dir when Path
+	// is not given, and how logs and errors call it.
+	Name string `mapstructure:"name" json:"name,omitempty"`
+	// Path of the plugin's executable.
+	Path string   `mapstructure:"path" json:"path,omitempty"`
+	Args []string `mapstructure:"args" json:"args,omitempty"`
+	// SHA256 of the executable; the plugin is refused if it differs.
+	SHA256  string            `mapstructure:"sha256" json:"sha256,omitempty"`
+	Options map[string]string `mapstructure:"options" json:"options,omitempty"`
+}
+
+// Enabled reports whether a plugin is configured.
+func (p PluginConfig) Enabled() bool { return p.Name != "" || p.Path != "" }
+
+// PluginsConfig are the settings of the plugin host.
+type PluginsConfig struct {
+	// Dir is where plugins are found by name (flowmd-<name>).
+	Dir string `mapstructure:"dir" json:"dir,omitempty"`
+	// Timeout bounds every call to a plugin. Default 60s.
+	Timeout time.Duration `mapstructure:"timeout" json:"timeout,omitempty"`
 }
 
 // ForceFieldConfig are the options of the CHARMM energy.
@@ -215,6 +244,8 @@ func (c *Config) resolvePaths(dir string) {
 		c.System.Params[i] = rel(p)
 	}
 	c.ForceField.Align.Reference = rel(c.ForceField.Align.Reference)
+	c.System.Plugin.Path = rel(c.System.Plugin.Path)
+	c.Plugins.Dir = rel(c.Plugins.Dir)
 	if c.Output.Dir == "" {
 		c.Output.Dir = dir
 	} else {
@@ -224,6 +255,11 @@ func (c *Config) resolvePaths(dir string) {
 
 // IsAnalytic reports whether the config runs an analytic energy.
 func (c *Config) IsAnalytic() bool { return c.System.Analytic != "" }
+
+// reducedUnits reports whether the run's temperatures are kT and its time
+// steps reduced time: analytic models, and plugins unless they report MD
+// units (decided when the plugin answers; see Run.reduced).
+func (c *Config) reducedUnits() bool { return c.IsAnalytic() || c.System.Plugin.Enabled() }
 
 // Moves types.
 const (
@@ -241,7 +277,7 @@ func (c *Config) WithDefaults() *Config {
 	out := *c
 	if out.Temperature == 0 {
 		out.Temperature = 300
-		if out.IsAnalytic() {
+		if out.reducedUnits() {
 			out.Temperature = 1
 		}
 	}
@@ -264,7 +300,7 @@ func (c *Config) WithDefaults() *Config {
 		case MoveLangevin, MoveVelocityVerlet, MoveHMC, MoveMALA:
 			if m.Timestep == 0 {
 				m.Timestep = map[string]float64{MoveLangevin: 1, MoveVelocityVerlet: 0.5, MoveHMC: 1, MoveMALA: 0.5}[m.Type]
-				if out.IsAnalytic() {
+				if out.reducedUnits() {
 					m.Timestep = 0.01
 				}
 			}
@@ -277,7 +313,7 @@ func (c *Config) WithDefaults() *Config {
 		case MoveRandomWalk:
 			if m.StepSize == 0 {
 				m.StepSize = 0.05
-				if out.IsAnalytic() {
+				if out.reducedUnits() {
 					m.StepSize = 0.5
 				}
 			}
@@ -328,9 +364,28 @@ func (c *Config) Validate() error {
 		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
 	}
 	sys := c.System
+	sources := 0
+	for _, set := range []bool{sys.Analytic != "", sys.PSF != "" || len(sys.Params) > 0, sys.Plugin.Enabled()} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		bad("system", "give one of analytic, psf/params or plugin")
+	}
+	if sys.Plugin.Enabled() && sys.Plugin.Path == "" && c.Plugins.Dir == "" {
+		bad("system.plugin", "name %q needs plugins.dir to find it in, or give path", sys.Plugin.Name)
+	}
+	if sys.Plugin.Path != "" {
+		if _, err := os.Stat(sys.Plugin.Path); err != nil {
+			bad("system.plugin.path", "%v", err)
+		}
+	}
+	if c.Plugins.Timeout < 0 {
+		bad("plugins.timeout", "%v must be positive", c.Plugins.Timeout)
+	}
 	switch {
 	case sys.Analytic != "" && (sys.PSF != "" || len(sys.Params) > 0):
-		bad("system", "give either analytic or psf/params, not both")
 	case sys.Analytic == "" && sys.PSF == "" && len(sys.Params) > 0:
 		bad("system.params", "parameter files without system.psf")
 	case sys.Analytic == "" && sys.PSF != "" && len(sys.Params) == 0:

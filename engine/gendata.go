@@ -124,6 +124,7 @@ func (j *GenDataJob) Run(ctx context.Context, progress func(Progress)) (*GenData
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	sum, err := r.Execute(ctx, progress, 250*time.Millisecond)
 	if err != nil {
 		return nil, err

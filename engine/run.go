@@ -4,15 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"path/filepath"
 	"time"
 
 	"github.com/flowmd/flowmd/forcefields"
 	"github.com/flowmd/flowmd/forcefields/analytic"
 	"github.com/flowmd/flowmd/forcefields/charmm"
 	"github.com/flowmd/flowmd/integrators"
+	"github.com/flowmd/flowmd/plugins"
 	"github.com/flowmd/flowmd/topology"
 )
+
+// PluginLog receives the log lines of plugins, prefixed with their names;
+// mdrun sets it to its standard error.
+var PluginLog io.Writer = io.Discard
 
 // Run is a simulation assembled from a Config: the model, the walkers, the
 // move schedule and the outputs.
@@ -26,9 +33,19 @@ type Run struct {
 	Moves    []integrators.Move
 	Exchange *integrators.ReplicaExchange // nil without a ladder
 
-	out    *outputs
-	inputs map[string]string // input file checksums
-	start  time.Time
+	out     *outputs
+	inputs  map[string]string // input file checksums
+	start   time.Time
+	host    *plugins.Host // nil without plugins
+	reduced bool          // temperatures are kT and time steps reduced time
+}
+
+// Close ends the run's plugin processes. Execute does not: a caller may
+// still need the model after the run.
+func (r *Run) Close() {
+	if r.host != nil {
+		r.host.Close()
+	}
 }
 
 // ErrInterrupted is returned by Execute when the context was cancelled (a
@@ -50,8 +67,14 @@ func NewRun(ctx context.Context, cfg *Config, resume bool) (*Run, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Run{Config: c, start: time.Now()}
-	if err := r.buildModel(); err != nil {
+	r := &Run{Config: c, start: time.Now(), reduced: c.IsAnalytic()}
+	ok := false
+	defer func() {
+		if !ok {
+			r.Close()
+		}
+	}()
+	if err := r.buildModel(ctx); err != nil {
 		return nil, err
 	}
 	x0, err := r.startingPositions()
@@ -75,11 +98,45 @@ func NewRun(ctx context.Context, cfg *Config, resume bool) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	ok = true
 	return r, nil
 }
 
-func (r *Run) buildModel() error {
+// PluginSpec resolves the system's plugin: its path, or the file
+// flowmd-<name> in the plugins folder.
+func (c *Config) PluginSpec() plugins.Spec {
+	p := c.System.Plugin
+	spec := plugins.Spec{Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256}
+	if spec.Path == "" {
+		spec.Path = filepath.Join(c.Plugins.Dir, "flowmd-"+p.Name)
+	}
+	return spec
+}
+
+func (r *Run) buildModel(ctx context.Context) error {
 	c := r.Config
+	if c.System.Plugin.Enabled() {
+		r.host = &plugins.Host{Log: PluginLog, Timeout: c.Plugins.Timeout}
+		ff, err := r.host.ForceField(ctx, c.PluginSpec(), c.System.Plugin.Options)
+		if err != nil {
+			return fmt.Errorf("system.plugin: %w", err)
+		}
+		switch ff.Units() {
+		case "md":
+			if len(ff.Masses()) != ff.Dim() {
+				return fmt.Errorf("system.plugin: %s works in MD units but gives no masses", c.PluginSpec().Path)
+			}
+		case "reduced", "":
+			r.reduced = true
+		default:
+			return fmt.Errorf("system.plugin: unknown units %q, expected md or reduced", ff.Units())
+		}
+		if r.reduced && c.Output.Trajectory > 0 {
+			return fmt.Errorf("output.trajectory: the plugin works in reduced units, not on atoms; record its samples in the dataset")
+		}
+		r.Model = ff
+		return nil
+	}
 	if c.IsAnalytic() {
 		m, err := analytic.New(c.System.Analytic, c.System.AnalyticParams)
 		if err != nil {
@@ -158,6 +215,9 @@ func (r *Run) startingPositions() ([]float64, error) {
 			return nil, err
 		}
 		return confs, nil
+	case c.System.Plugin.Enabled():
+		// A plugin's configurations start at the origin unless given.
+		return make([]float64, dim), nil
 	case c.IsAnalytic():
 		if m, ok := r.Model.(analytic.Modal); ok {
 			return append([]float64(nil), m.ModeCenters()[0]...), nil
@@ -185,7 +245,7 @@ func (r *Run) walkers() int {
 
 // kT converts a config temperature to energy units.
 func (r *Run) kT(t float64) float64 {
-	if r.Config.IsAnalytic() {
+	if r.reduced {
 		return t
 	}
 	return integrators.KT(t)
@@ -193,7 +253,7 @@ func (r *Run) kT(t float64) float64 {
 
 // timestep converts a config time step to the state's time unit.
 func (r *Run) timestep(t float64) float64 {
-	if r.Config.IsAnalytic() {
+	if r.reduced {
 		return t
 	}
 	return t / 1000 // fs to ps
@@ -209,9 +269,12 @@ func (r *Run) buildState(ctx context.Context, x0 []float64) error {
 		x = append(x, x0[c*dim:(c+1)*dim]...)
 	}
 	masses, units := make([]float64, dim), integrators.ReducedUnits
-	if r.System != nil {
+	switch ff, isPlugin := r.Model.(*plugins.RemoteForceField); {
+	case r.System != nil:
 		masses, units = integrators.AtomMasses(r.System.Masses()), integrators.MDUnits
-	} else {
+	case isPlugin && !r.reduced:
+		masses, units = ff.Masses(), integrators.MDUnits
+	default:
 		for i := range masses {
 			masses[i] = 1
 		}
@@ -266,7 +329,9 @@ func (r *Run) buildMoves() error {
 		r.Moves = append(r.Moves, mv)
 		sched = append(sched, integrators.Entry{Move: mv, Count: mc.Count})
 	}
-	r.Driver = &integrators.Driver{Schedule: sched, Equilibration: c.Equilibration}
+	// A plugin can crash mid-step: keep the state restorable so that the
+	// run can still write a checkpoint of the last complete step.
+	r.Driver = &integrators.Driver{Schedule: sched, Equilibration: c.Equilibration, Transactional: r.host != nil}
 	return nil
 }
 
@@ -314,6 +379,20 @@ func (r *Run) Execute(ctx context.Context, progress func(Progress), interval tim
 		return nil
 	}}
 	err := r.Driver.Run(ctx, r.State, max(0, remaining))
+	var rolled *integrators.RolledBack
+	if errors.As(err, &rolled) && ctx.Err() == nil {
+		// The failed step was undone: save the state of the last
+		// complete step and everything recorded, then report.
+		if cerr := r.writeCheckpoint(); cerr != nil {
+			err = errors.Join(err, cerr)
+		} else {
+			err = fmt.Errorf("%w\n(the run stopped at step %d; checkpoint written to %s and outputs flushed: fix the cause and continue with --resume)", err, r.State.Step, r.out.checkpointPath())
+		}
+		if ferr := r.out.flush(); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+		return nil, errors.Join(err, r.out.abandon())
+	}
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		// Save what was written; the state may be mid-failure, so no
 		// checkpoint of it.

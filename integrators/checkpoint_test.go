@@ -3,7 +3,10 @@ package integrators
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
+
+	"github.com/flowmd/flowmd/forcefields"
 
 	"github.com/flowmd/flowmd/forcefields/charmm"
 )
@@ -87,6 +90,61 @@ func TestResumeIsBitForBit(t *testing.T) {
 		a, b := d.Stats()[i], d2.Stats()[i]
 		if a != b {
 			t.Errorf("move statistics %+v after resuming, %+v uninterrupted", b, a)
+		}
+	}
+}
+
+// failingModel fails its n-th evaluation.
+type failingModel struct {
+	harmonic
+	calls, failAt int
+}
+
+func (f *failingModel) Evaluate(ctx context.Context, b *forcefields.Batch) error {
+	f.calls++
+	if f.calls == f.failAt {
+		return errors.New("simulated plugin failure")
+	}
+	return f.harmonic.Evaluate(ctx, b)
+}
+
+// TestTransactionalRollBack makes the energy fail in the middle of a run:
+// with a transactional driver the state is put back as it was after the
+// last complete step, so continuing from it gives what an uninterrupted run
+// gives.
+func TestTransactionalRollBack(t *testing.T) {
+	ctx := context.Background()
+	run := func(failAt int) (*State, error) {
+		m := &failingModel{harmonic: harmonic{[]float64{1, 2}}, failAt: failAt}
+		s, err := NewState(ctx, m, make([]float64, 4), ones(2), ReducedUnits, 1, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.InitVelocities()
+		l, _ := NewLangevin(0.05, 1, false)
+		rw, _ := NewRandomWalk(0.5, 0, 0.4)
+		d := &Driver{Schedule: Schedule{{l, 3}, {NewMetropolis(rw), 1}}, Transactional: true}
+		err = d.Run(ctx, s, 40)
+		if err != nil {
+			var rb *RolledBack
+			if !errors.As(err, &rb) || rb.Step != s.Step {
+				t.Fatalf("got %v", err)
+			}
+			m.failAt = 0
+			if err := d.Run(ctx, s, 40-s.Step); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s, err
+	}
+	want, _ := run(0)
+	got, err := run(23) // fails during step 21, a Langevin step
+	if err == nil {
+		t.Fatal("no failure happened")
+	}
+	for i := range want.X {
+		if got.X[i] != want.X[i] || got.V[i] != want.V[i] {
+			t.Fatalf("coordinate %d after the roll-back: %v / %v, uninterrupted %v / %v", i, got.X[i], got.V[i], want.X[i], want.V[i])
 		}
 	}
 }

@@ -65,10 +65,28 @@ type Driver struct {
 	// step sizes.
 	Equilibration int64
 	Observers     []Observer
+	// Transactional undoes a move that fails halfway, so that the state
+	// after an error is the state after the last complete step and can be
+	// checkpointed. It costs a copy of the state per step; runs whose
+	// energy comes from a plugin, which can crash, turn it on.
+	Transactional bool
+
+	undo restorePoint
 }
 
+// RolledBack is returned (wrapped) when a move failed and the state was put
+// back as it was before the move.
+type RolledBack struct {
+	Step int64 // the state's step after the roll-back
+	Err  error
+}
+
+func (e *RolledBack) Error() string { return e.Err.Error() }
+func (e *RolledBack) Unwrap() error { return e.Err }
+
 // Run applies steps moves. It stops early, with the context's error, when
-// ctx is cancelled; the state is then consistent at a step boundary.
+// ctx is cancelled, at the next step boundary: the state is then that of a
+// complete step.
 func (d *Driver) Run(ctx context.Context, s *State, steps int64) error {
 	if err := d.Schedule.Validate(); err != nil {
 		return err
@@ -80,8 +98,23 @@ func (d *Driver) Run(ctx context.Context, s *State, steps int64) error {
 		}
 		s.Equilibrating = s.Step < d.Equilibration
 		mv := d.Schedule.MoveAt(s.Step)
-		if err := mv.Apply(ctx, s); err != nil {
-			return fmt.Errorf("step %d, %s: %w", s.Step, mv.Name(), err)
+		if d.Transactional {
+			if err := d.undo.save(s); err != nil {
+				return err
+			}
+		}
+		// A move is never cut short: cancellation is honoured between
+		// steps only, so that a stopped run's state is that of a complete
+		// step. (A plugin that hangs still ends in its host's time-out.)
+		if err := mv.Apply(context.WithoutCancel(ctx), s); err != nil {
+			err = fmt.Errorf("step %d, %s: %w", s.Step, mv.Name(), err)
+			if d.Transactional {
+				if rerr := d.undo.restore(s); rerr != nil {
+					return fmt.Errorf("%w; undoing the step failed too: %v", err, rerr)
+				}
+				return &RolledBack{Step: s.Step, Err: err}
+			}
+			return err
 		}
 		for _, o := range d.Observers {
 			if err := o(s); err != nil {

@@ -15,11 +15,15 @@ go version
 
 # Debian packages the tests use: OpenMM and NumPy, for the cross-check of
 # the energy against OpenMM itself (engine/openmm_test.go), NumPy for the
-# .npz datasets and MDTraj for the DCD trajectories.
+# .npz datasets, MDTraj for the DCD trajectories, and gRPC for Python for
+# the Python plugin.
 need=()
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
 /usr/bin/python3 -c 'from simtk import openmm' 2>/dev/null || need+=(python3-simtk)
 /usr/bin/python3 -c 'import mdtraj' 2>/dev/null || need+=(python3-mdtraj)
+/usr/bin/python3 -c 'import grpc' 2>/dev/null || need+=(python3-grpcio)
+/usr/bin/python3 -c 'import google.protobuf' 2>/dev/null || need+=(python3-protobuf)
+/usr/bin/python3 -c 'import cryptography' 2>/dev/null || need+=(python3-cryptography)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "== installing ${need[*]}"
 	sudo=""

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/flowmd/flowmd/engine"
 )
 
 // Exit codes.
@@ -86,7 +88,9 @@ dashes as underscores (MDRUN_PSF, MDRUN_CUTOFF).`,
 		newRunCmd(stdout, stderr),
 		newGenDataCmd(stdout, stderr),
 		newAnalyzeCmd(stdout),
+		newPluginsCmd(stdout),
 	)
+	engine.PluginLog = stderr
 	return root
 }
 

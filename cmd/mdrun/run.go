@@ -77,6 +77,7 @@ same trajectory bit for bit as a run that was never stopped.`,
 		if err != nil {
 			return err
 		}
+		defer run.Close()
 		quiet, _ := f.GetBool("quiet")
 		display := newProgressDisplay(errOut, run.Config.Steps, run.State.Step, quiet)
 		sum, err := run.Execute(cmd.Context(), display.update, 250*time.Millisecond)
