@@ -330,10 +330,13 @@ func (x *ForceFieldInfo) GetUnits() string {
 }
 
 type EvaluateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Coords        *Array                 `protobuf:"bytes,1,opt,name=coords,proto3" json:"coords,omitempty"`  // [batch, dim]
-	Forces        bool                   `protobuf:"varint,2,opt,name=forces,proto3" json:"forces,omitempty"` // also return forces
-	Terms         bool                   `protobuf:"varint,3,opt,name=terms,proto3" json:"terms,omitempty"`   // also return per-term energies
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Coords *Array                 `protobuf:"bytes,1,opt,name=coords,proto3" json:"coords,omitempty"`  // [batch, dim]
+	Forces bool                   `protobuf:"varint,2,opt,name=forces,proto3" json:"forces,omitempty"` // also return forces
+	Terms  bool                   `protobuf:"varint,3,opt,name=terms,proto3" json:"terms,omitempty"`   // also return per-term energies
+	// When set, the coordinates are in the shared region instead of coords
+	// (see Attach), and the answer goes there too.
+	Shared        *SharedBatch `protobuf:"bytes,4,opt,name=shared,proto3" json:"shared,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,11 +392,19 @@ func (x *EvaluateRequest) GetTerms() bool {
 	return false
 }
 
+func (x *EvaluateRequest) GetShared() *SharedBatch {
+	if x != nil {
+		return x.Shared
+	}
+	return nil
+}
+
 type EvaluateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Energy        *Array                 `protobuf:"bytes,1,opt,name=energy,proto3" json:"energy,omitempty"` // [batch]
-	Forces        *Array                 `protobuf:"bytes,2,opt,name=forces,proto3" json:"forces,omitempty"` // [batch, dim], when asked for
-	Terms         *Array                 `protobuf:"bytes,3,opt,name=terms,proto3" json:"terms,omitempty"`   // [batch, nterms], when asked for
+	Energy        *Array                 `protobuf:"bytes,1,opt,name=energy,proto3" json:"energy,omitempty"`  // [batch]
+	Forces        *Array                 `protobuf:"bytes,2,opt,name=forces,proto3" json:"forces,omitempty"`  // [batch, dim], when asked for
+	Terms         *Array                 `protobuf:"bytes,3,opt,name=terms,proto3" json:"terms,omitempty"`    // [batch, nterms], when asked for
+	Shared        bool                   `protobuf:"varint,4,opt,name=shared,proto3" json:"shared,omitempty"` // the answer was written to the shared region
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -449,6 +460,136 @@ func (x *EvaluateResponse) GetTerms() *Array {
 	return nil
 }
 
+func (x *EvaluateResponse) GetShared() bool {
+	if x != nil {
+		return x.Shared
+	}
+	return false
+}
+
+// AttachRequest offers a shared-memory region: a file of size bytes the
+// plugin maps (shared, read-write) and keeps until the next Attach. Batches
+// then cross as one memory copy instead of several (gRPC copies a message
+// about six times on its way), which is most of what a plugin call costs.
+// The host removes the file once the plugin has mapped it. A plugin that
+// does not implement Attach is sent inline arrays.
+type AttachRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachRequest) Reset() {
+	*x = AttachRequest{}
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachRequest) ProtoMessage() {}
+
+func (x *AttachRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
+func (*AttachRequest) Descriptor() ([]byte, []int) {
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AttachRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *AttachRequest) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// SharedBatch locates a batch in the shared region: the coordinates
+// [batch, dim] at coords_offset, and where the plugin writes the energies
+// [batch], then the forces [batch, dim] and the per-term energies
+// [batch, nterms] when asked for, one after the other from output_offset.
+// Offsets are in bytes, multiples of 8; values are little-endian float64.
+type SharedBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Batch         int64                  `protobuf:"varint,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	CoordsOffset  int64                  `protobuf:"varint,2,opt,name=coords_offset,json=coordsOffset,proto3" json:"coords_offset,omitempty"`
+	OutputOffset  int64                  `protobuf:"varint,3,opt,name=output_offset,json=outputOffset,proto3" json:"output_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedBatch) Reset() {
+	*x = SharedBatch{}
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedBatch) ProtoMessage() {}
+
+func (x *SharedBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedBatch.ProtoReflect.Descriptor instead.
+func (*SharedBatch) Descriptor() ([]byte, []int) {
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SharedBatch) GetBatch() int64 {
+	if x != nil {
+		return x.Batch
+	}
+	return 0
+}
+
+func (x *SharedBatch) GetCoordsOffset() int64 {
+	if x != nil {
+		return x.CoordsOffset
+	}
+	return 0
+}
+
+func (x *SharedBatch) GetOutputOffset() int64 {
+	if x != nil {
+		return x.OutputOffset
+	}
+	return 0
+}
+
 // FlowInfo describes a normalizing flow G: z -> x and its inverse F.
 type FlowInfo struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -465,7 +606,7 @@ type FlowInfo struct {
 
 func (x *FlowInfo) Reset() {
 	*x = FlowInfo{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +618,7 @@ func (x *FlowInfo) String() string {
 func (*FlowInfo) ProtoMessage() {}
 
 func (x *FlowInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +631,7 @@ func (x *FlowInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlowInfo.ProtoReflect.Descriptor instead.
 func (*FlowInfo) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FlowInfo) GetPlugin() *PluginInfo {
@@ -538,7 +679,7 @@ type SampleRequest struct {
 
 func (x *SampleRequest) Reset() {
 	*x = SampleRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +691,7 @@ func (x *SampleRequest) String() string {
 func (*SampleRequest) ProtoMessage() {}
 
 func (x *SampleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +704,7 @@ func (x *SampleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleRequest.ProtoReflect.Descriptor instead.
 func (*SampleRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SampleRequest) GetN() int64 {
@@ -591,7 +732,7 @@ type SampleResponse struct {
 
 func (x *SampleResponse) Reset() {
 	*x = SampleResponse{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +744,7 @@ func (x *SampleResponse) String() string {
 func (*SampleResponse) ProtoMessage() {}
 
 func (x *SampleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +757,7 @@ func (x *SampleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleResponse.ProtoReflect.Descriptor instead.
 func (*SampleResponse) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SampleResponse) GetZ() *Array {
@@ -650,7 +791,7 @@ type TransformRequest struct {
 
 func (x *TransformRequest) Reset() {
 	*x = TransformRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +803,7 @@ func (x *TransformRequest) String() string {
 func (*TransformRequest) ProtoMessage() {}
 
 func (x *TransformRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +816,7 @@ func (x *TransformRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransformRequest.ProtoReflect.Descriptor instead.
 func (*TransformRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TransformRequest) GetInput() *Array {
@@ -702,7 +843,7 @@ type TransformResponse struct {
 
 func (x *TransformResponse) Reset() {
 	*x = TransformResponse{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +855,7 @@ func (x *TransformResponse) String() string {
 func (*TransformResponse) ProtoMessage() {}
 
 func (x *TransformResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +868,7 @@ func (x *TransformResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransformResponse.ProtoReflect.Descriptor instead.
 func (*TransformResponse) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TransformResponse) GetOutput() *Array {
@@ -757,7 +898,7 @@ type VJPRequest struct {
 
 func (x *VJPRequest) Reset() {
 	*x = VJPRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +910,7 @@ func (x *VJPRequest) String() string {
 func (*VJPRequest) ProtoMessage() {}
 
 func (x *VJPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +923,7 @@ func (x *VJPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VJPRequest.ProtoReflect.Descriptor instead.
 func (*VJPRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VJPRequest) GetOutputCotangent() *Array {
@@ -808,7 +949,7 @@ type VJPResponse struct {
 
 func (x *VJPResponse) Reset() {
 	*x = VJPResponse{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +961,7 @@ func (x *VJPResponse) String() string {
 func (*VJPResponse) ProtoMessage() {}
 
 func (x *VJPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +974,7 @@ func (x *VJPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VJPResponse.ProtoReflect.Descriptor instead.
 func (*VJPResponse) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VJPResponse) GetInputCotangent() *Array {
@@ -852,7 +993,7 @@ type SaveRequest struct {
 
 func (x *SaveRequest) Reset() {
 	*x = SaveRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +1005,7 @@ func (x *SaveRequest) String() string {
 func (*SaveRequest) ProtoMessage() {}
 
 func (x *SaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +1018,7 @@ func (x *SaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRequest.ProtoReflect.Descriptor instead.
 func (*SaveRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SaveRequest) GetPath() string {
@@ -896,7 +1037,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1049,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1062,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoadRequest) GetPath() string {
@@ -941,7 +1082,7 @@ type StepRequest struct {
 
 func (x *StepRequest) Reset() {
 	*x = StepRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1094,7 @@ func (x *StepRequest) String() string {
 func (*StepRequest) ProtoMessage() {}
 
 func (x *StepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1107,7 @@ func (x *StepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepRequest.ProtoReflect.Descriptor instead.
 func (*StepRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StepRequest) GetLearningRate() float64 {
@@ -992,7 +1133,7 @@ type StepResponse struct {
 
 func (x *StepResponse) Reset() {
 	*x = StepResponse{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1145,7 @@ func (x *StepResponse) String() string {
 func (*StepResponse) ProtoMessage() {}
 
 func (x *StepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1158,7 @@ func (x *StepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepResponse.ProtoReflect.Descriptor instead.
 func (*StepResponse) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StepResponse) GetGradientNorm() float64 {
@@ -1046,7 +1187,7 @@ type LossInfo struct {
 
 func (x *LossInfo) Reset() {
 	*x = LossInfo{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1199,7 @@ func (x *LossInfo) String() string {
 func (*LossInfo) ProtoMessage() {}
 
 func (x *LossInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1212,7 @@ func (x *LossInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LossInfo.ProtoReflect.Descriptor instead.
 func (*LossInfo) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LossInfo) GetPlugin() *PluginInfo {
@@ -1125,7 +1266,7 @@ type LossRequest struct {
 
 func (x *LossRequest) Reset() {
 	*x = LossRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1278,7 @@ func (x *LossRequest) String() string {
 func (*LossRequest) ProtoMessage() {}
 
 func (x *LossRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1291,7 @@ func (x *LossRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LossRequest.ProtoReflect.Descriptor instead.
 func (*LossRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LossRequest) GetInputs() map[string]*Array {
@@ -1171,7 +1312,7 @@ type LossResponse struct {
 
 func (x *LossResponse) Reset() {
 	*x = LossResponse{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1324,7 @@ func (x *LossResponse) String() string {
 func (*LossResponse) ProtoMessage() {}
 
 func (x *LossResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1337,7 @@ func (x *LossResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LossResponse.ProtoReflect.Descriptor instead.
 func (*LossResponse) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LossResponse) GetValue() float64 {
@@ -1232,7 +1373,7 @@ type TrainRequest struct {
 
 func (x *TrainRequest) Reset() {
 	*x = TrainRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1385,7 @@ func (x *TrainRequest) String() string {
 func (*TrainRequest) ProtoMessage() {}
 
 func (x *TrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1398,7 @@ func (x *TrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainRequest.ProtoReflect.Descriptor instead.
 func (*TrainRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TrainRequest) GetOptions() map[string]string {
@@ -1302,7 +1443,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1455,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1468,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TrainEvent) GetStep() int64 {
@@ -1391,15 +1532,24 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03dim\x18\x02 \x01(\x03R\x03dim\x12\x14\n" +
 	"\x05terms\x18\x03 \x03(\tR\x05terms\x12\x16\n" +
 	"\x06masses\x18\x04 \x03(\x01R\x06masses\x12\x14\n" +
-	"\x05units\x18\x05 \x01(\tR\x05units\"p\n" +
+	"\x05units\x18\x05 \x01(\tR\x05units\"\xa7\x01\n" +
 	"\x0fEvaluateRequest\x12/\n" +
 	"\x06coords\x18\x01 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x06coords\x12\x16\n" +
 	"\x06forces\x18\x02 \x01(\bR\x06forces\x12\x14\n" +
-	"\x05terms\x18\x03 \x01(\bR\x05terms\"\xa3\x01\n" +
+	"\x05terms\x18\x03 \x01(\bR\x05terms\x125\n" +
+	"\x06shared\x18\x04 \x01(\v2\x1d.flowmd.plugin.v1.SharedBatchR\x06shared\"\xbb\x01\n" +
 	"\x10EvaluateResponse\x12/\n" +
 	"\x06energy\x18\x01 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x06energy\x12/\n" +
 	"\x06forces\x18\x02 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x06forces\x12-\n" +
-	"\x05terms\x18\x03 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x05terms\"\xba\x01\n" +
+	"\x05terms\x18\x03 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x05terms\x12\x16\n" +
+	"\x06shared\x18\x04 \x01(\bR\x06shared\"7\n" +
+	"\rAttachRequest\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\"m\n" +
+	"\vSharedBatch\x12\x14\n" +
+	"\x05batch\x18\x01 \x01(\x03R\x05batch\x12#\n" +
+	"\rcoords_offset\x18\x02 \x01(\x03R\fcoordsOffset\x12#\n" +
+	"\routput_offset\x18\x03 \x01(\x03R\foutputOffset\"\xba\x01\n" +
 	"\bFlowInfo\x124\n" +
 	"\x06plugin\x18\x01 \x01(\v2\x1c.flowmd.plugin.v1.PluginInfoR\x06plugin\x12\x1d\n" +
 	"\n" +
@@ -1481,12 +1631,13 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x012I\n" +
 	"\x04Info\x12A\n" +
-	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a\x1c.flowmd.plugin.v1.PluginInfo2\xf9\x01\n" +
+	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a\x1c.flowmd.plugin.v1.PluginInfo2\xbd\x02\n" +
 	"\n" +
 	"ForceField\x12E\n" +
 	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a .flowmd.plugin.v1.ForceFieldInfo\x12Q\n" +
 	"\tConfigure\x12\".flowmd.plugin.v1.ConfigureRequest\x1a .flowmd.plugin.v1.ForceFieldInfo\x12Q\n" +
-	"\bEvaluate\x12!.flowmd.plugin.v1.EvaluateRequest\x1a\".flowmd.plugin.v1.EvaluateResponse2\xa6\x01\n" +
+	"\bEvaluate\x12!.flowmd.plugin.v1.EvaluateRequest\x1a\".flowmd.plugin.v1.EvaluateResponse\x12B\n" +
+	"\x06Attach\x12\x1f.flowmd.plugin.v1.AttachRequest\x1a\x17.flowmd.plugin.v1.Empty2\xa6\x01\n" +
 	"\n" +
 	"HostEnergy\x12E\n" +
 	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a .flowmd.plugin.v1.ForceFieldInfo\x12Q\n" +
@@ -1521,7 +1672,7 @@ func file_flowmd_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_flowmd_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_flowmd_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_flowmd_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_flowmd_plugin_v1_plugin_proto_goTypes = []any{
 	(*Array)(nil),             // 0: flowmd.plugin.v1.Array
 	(*PluginInfo)(nil),        // 1: flowmd.plugin.v1.PluginInfo
@@ -1530,99 +1681,104 @@ var file_flowmd_plugin_v1_plugin_proto_goTypes = []any{
 	(*ForceFieldInfo)(nil),    // 4: flowmd.plugin.v1.ForceFieldInfo
 	(*EvaluateRequest)(nil),   // 5: flowmd.plugin.v1.EvaluateRequest
 	(*EvaluateResponse)(nil),  // 6: flowmd.plugin.v1.EvaluateResponse
-	(*FlowInfo)(nil),          // 7: flowmd.plugin.v1.FlowInfo
-	(*SampleRequest)(nil),     // 8: flowmd.plugin.v1.SampleRequest
-	(*SampleResponse)(nil),    // 9: flowmd.plugin.v1.SampleResponse
-	(*TransformRequest)(nil),  // 10: flowmd.plugin.v1.TransformRequest
-	(*TransformResponse)(nil), // 11: flowmd.plugin.v1.TransformResponse
-	(*VJPRequest)(nil),        // 12: flowmd.plugin.v1.VJPRequest
-	(*VJPResponse)(nil),       // 13: flowmd.plugin.v1.VJPResponse
-	(*SaveRequest)(nil),       // 14: flowmd.plugin.v1.SaveRequest
-	(*LoadRequest)(nil),       // 15: flowmd.plugin.v1.LoadRequest
-	(*StepRequest)(nil),       // 16: flowmd.plugin.v1.StepRequest
-	(*StepResponse)(nil),      // 17: flowmd.plugin.v1.StepResponse
-	(*LossInfo)(nil),          // 18: flowmd.plugin.v1.LossInfo
-	(*LossRequest)(nil),       // 19: flowmd.plugin.v1.LossRequest
-	(*LossResponse)(nil),      // 20: flowmd.plugin.v1.LossResponse
-	(*TrainRequest)(nil),      // 21: flowmd.plugin.v1.TrainRequest
-	(*TrainEvent)(nil),        // 22: flowmd.plugin.v1.TrainEvent
-	nil,                       // 23: flowmd.plugin.v1.ConfigureRequest.OptionsEntry
-	nil,                       // 24: flowmd.plugin.v1.LossRequest.InputsEntry
-	nil,                       // 25: flowmd.plugin.v1.LossResponse.GradientsEntry
-	nil,                       // 26: flowmd.plugin.v1.LossResponse.MetricsEntry
-	nil,                       // 27: flowmd.plugin.v1.TrainRequest.OptionsEntry
-	nil,                       // 28: flowmd.plugin.v1.TrainEvent.MetricsEntry
+	(*AttachRequest)(nil),     // 7: flowmd.plugin.v1.AttachRequest
+	(*SharedBatch)(nil),       // 8: flowmd.plugin.v1.SharedBatch
+	(*FlowInfo)(nil),          // 9: flowmd.plugin.v1.FlowInfo
+	(*SampleRequest)(nil),     // 10: flowmd.plugin.v1.SampleRequest
+	(*SampleResponse)(nil),    // 11: flowmd.plugin.v1.SampleResponse
+	(*TransformRequest)(nil),  // 12: flowmd.plugin.v1.TransformRequest
+	(*TransformResponse)(nil), // 13: flowmd.plugin.v1.TransformResponse
+	(*VJPRequest)(nil),        // 14: flowmd.plugin.v1.VJPRequest
+	(*VJPResponse)(nil),       // 15: flowmd.plugin.v1.VJPResponse
+	(*SaveRequest)(nil),       // 16: flowmd.plugin.v1.SaveRequest
+	(*LoadRequest)(nil),       // 17: flowmd.plugin.v1.LoadRequest
+	(*StepRequest)(nil),       // 18: flowmd.plugin.v1.StepRequest
+	(*StepResponse)(nil),      // 19: flowmd.plugin.v1.StepResponse
+	(*LossInfo)(nil),          // 20: flowmd.plugin.v1.LossInfo
+	(*LossRequest)(nil),       // 21: flowmd.plugin.v1.LossRequest
+	(*LossResponse)(nil),      // 22: flowmd.plugin.v1.LossResponse
+	(*TrainRequest)(nil),      // 23: flowmd.plugin.v1.TrainRequest
+	(*TrainEvent)(nil),        // 24: flowmd.plugin.v1.TrainEvent
+	nil,                       // 25: flowmd.plugin.v1.ConfigureRequest.OptionsEntry
+	nil,                       // 26: flowmd.plugin.v1.LossRequest.InputsEntry
+	nil,                       // 27: flowmd.plugin.v1.LossResponse.GradientsEntry
+	nil,                       // 28: flowmd.plugin.v1.LossResponse.MetricsEntry
+	nil,                       // 29: flowmd.plugin.v1.TrainRequest.OptionsEntry
+	nil,                       // 30: flowmd.plugin.v1.TrainEvent.MetricsEntry
 }
 var file_flowmd_plugin_v1_plugin_proto_depIdxs = []int32{
-	23, // 0: flowmd.plugin.v1.ConfigureRequest.options:type_name -> flowmd.plugin.v1.ConfigureRequest.OptionsEntry
+	25, // 0: flowmd.plugin.v1.ConfigureRequest.options:type_name -> flowmd.plugin.v1.ConfigureRequest.OptionsEntry
 	1,  // 1: flowmd.plugin.v1.ForceFieldInfo.plugin:type_name -> flowmd.plugin.v1.PluginInfo
 	0,  // 2: flowmd.plugin.v1.EvaluateRequest.coords:type_name -> flowmd.plugin.v1.Array
-	0,  // 3: flowmd.plugin.v1.EvaluateResponse.energy:type_name -> flowmd.plugin.v1.Array
-	0,  // 4: flowmd.plugin.v1.EvaluateResponse.forces:type_name -> flowmd.plugin.v1.Array
-	0,  // 5: flowmd.plugin.v1.EvaluateResponse.terms:type_name -> flowmd.plugin.v1.Array
-	1,  // 6: flowmd.plugin.v1.FlowInfo.plugin:type_name -> flowmd.plugin.v1.PluginInfo
-	0,  // 7: flowmd.plugin.v1.SampleResponse.z:type_name -> flowmd.plugin.v1.Array
-	0,  // 8: flowmd.plugin.v1.SampleResponse.x:type_name -> flowmd.plugin.v1.Array
-	0,  // 9: flowmd.plugin.v1.SampleResponse.log_p:type_name -> flowmd.plugin.v1.Array
-	0,  // 10: flowmd.plugin.v1.TransformRequest.input:type_name -> flowmd.plugin.v1.Array
-	0,  // 11: flowmd.plugin.v1.TransformResponse.output:type_name -> flowmd.plugin.v1.Array
-	0,  // 12: flowmd.plugin.v1.TransformResponse.log_det:type_name -> flowmd.plugin.v1.Array
-	0,  // 13: flowmd.plugin.v1.VJPRequest.output_cotangent:type_name -> flowmd.plugin.v1.Array
-	0,  // 14: flowmd.plugin.v1.VJPRequest.log_det_cotangent:type_name -> flowmd.plugin.v1.Array
-	0,  // 15: flowmd.plugin.v1.VJPResponse.input_cotangent:type_name -> flowmd.plugin.v1.Array
-	1,  // 16: flowmd.plugin.v1.LossInfo.plugin:type_name -> flowmd.plugin.v1.PluginInfo
-	24, // 17: flowmd.plugin.v1.LossRequest.inputs:type_name -> flowmd.plugin.v1.LossRequest.InputsEntry
-	25, // 18: flowmd.plugin.v1.LossResponse.gradients:type_name -> flowmd.plugin.v1.LossResponse.GradientsEntry
-	26, // 19: flowmd.plugin.v1.LossResponse.metrics:type_name -> flowmd.plugin.v1.LossResponse.MetricsEntry
-	27, // 20: flowmd.plugin.v1.TrainRequest.options:type_name -> flowmd.plugin.v1.TrainRequest.OptionsEntry
-	28, // 21: flowmd.plugin.v1.TrainEvent.metrics:type_name -> flowmd.plugin.v1.TrainEvent.MetricsEntry
-	0,  // 22: flowmd.plugin.v1.LossRequest.InputsEntry.value:type_name -> flowmd.plugin.v1.Array
-	0,  // 23: flowmd.plugin.v1.LossResponse.GradientsEntry.value:type_name -> flowmd.plugin.v1.Array
-	2,  // 24: flowmd.plugin.v1.Info.Describe:input_type -> flowmd.plugin.v1.Empty
-	2,  // 25: flowmd.plugin.v1.ForceField.Describe:input_type -> flowmd.plugin.v1.Empty
-	3,  // 26: flowmd.plugin.v1.ForceField.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
-	5,  // 27: flowmd.plugin.v1.ForceField.Evaluate:input_type -> flowmd.plugin.v1.EvaluateRequest
-	2,  // 28: flowmd.plugin.v1.HostEnergy.Describe:input_type -> flowmd.plugin.v1.Empty
-	5,  // 29: flowmd.plugin.v1.HostEnergy.Evaluate:input_type -> flowmd.plugin.v1.EvaluateRequest
-	2,  // 30: flowmd.plugin.v1.Flow.Describe:input_type -> flowmd.plugin.v1.Empty
-	3,  // 31: flowmd.plugin.v1.Flow.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
-	8,  // 32: flowmd.plugin.v1.Flow.Sample:input_type -> flowmd.plugin.v1.SampleRequest
-	10, // 33: flowmd.plugin.v1.Flow.Forward:input_type -> flowmd.plugin.v1.TransformRequest
-	10, // 34: flowmd.plugin.v1.Flow.Inverse:input_type -> flowmd.plugin.v1.TransformRequest
-	12, // 35: flowmd.plugin.v1.Flow.VJP:input_type -> flowmd.plugin.v1.VJPRequest
-	14, // 36: flowmd.plugin.v1.Flow.Save:input_type -> flowmd.plugin.v1.SaveRequest
-	15, // 37: flowmd.plugin.v1.Flow.Load:input_type -> flowmd.plugin.v1.LoadRequest
-	16, // 38: flowmd.plugin.v1.Flow.Step:input_type -> flowmd.plugin.v1.StepRequest
-	2,  // 39: flowmd.plugin.v1.Loss.Describe:input_type -> flowmd.plugin.v1.Empty
-	3,  // 40: flowmd.plugin.v1.Loss.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
-	19, // 41: flowmd.plugin.v1.Loss.Evaluate:input_type -> flowmd.plugin.v1.LossRequest
-	2,  // 42: flowmd.plugin.v1.Trainer.Describe:input_type -> flowmd.plugin.v1.Empty
-	21, // 43: flowmd.plugin.v1.Trainer.Train:input_type -> flowmd.plugin.v1.TrainRequest
-	1,  // 44: flowmd.plugin.v1.Info.Describe:output_type -> flowmd.plugin.v1.PluginInfo
-	4,  // 45: flowmd.plugin.v1.ForceField.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	4,  // 46: flowmd.plugin.v1.ForceField.Configure:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	6,  // 47: flowmd.plugin.v1.ForceField.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
-	4,  // 48: flowmd.plugin.v1.HostEnergy.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	6,  // 49: flowmd.plugin.v1.HostEnergy.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
-	7,  // 50: flowmd.plugin.v1.Flow.Describe:output_type -> flowmd.plugin.v1.FlowInfo
-	7,  // 51: flowmd.plugin.v1.Flow.Configure:output_type -> flowmd.plugin.v1.FlowInfo
-	9,  // 52: flowmd.plugin.v1.Flow.Sample:output_type -> flowmd.plugin.v1.SampleResponse
-	11, // 53: flowmd.plugin.v1.Flow.Forward:output_type -> flowmd.plugin.v1.TransformResponse
-	11, // 54: flowmd.plugin.v1.Flow.Inverse:output_type -> flowmd.plugin.v1.TransformResponse
-	13, // 55: flowmd.plugin.v1.Flow.VJP:output_type -> flowmd.plugin.v1.VJPResponse
-	2,  // 56: flowmd.plugin.v1.Flow.Save:output_type -> flowmd.plugin.v1.Empty
-	2,  // 57: flowmd.plugin.v1.Flow.Load:output_type -> flowmd.plugin.v1.Empty
-	17, // 58: flowmd.plugin.v1.Flow.Step:output_type -> flowmd.plugin.v1.StepResponse
-	18, // 59: flowmd.plugin.v1.Loss.Describe:output_type -> flowmd.plugin.v1.LossInfo
-	18, // 60: flowmd.plugin.v1.Loss.Configure:output_type -> flowmd.plugin.v1.LossInfo
-	20, // 61: flowmd.plugin.v1.Loss.Evaluate:output_type -> flowmd.plugin.v1.LossResponse
-	1,  // 62: flowmd.plugin.v1.Trainer.Describe:output_type -> flowmd.plugin.v1.PluginInfo
-	22, // 63: flowmd.plugin.v1.Trainer.Train:output_type -> flowmd.plugin.v1.TrainEvent
-	44, // [44:64] is the sub-list for method output_type
-	24, // [24:44] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	8,  // 3: flowmd.plugin.v1.EvaluateRequest.shared:type_name -> flowmd.plugin.v1.SharedBatch
+	0,  // 4: flowmd.plugin.v1.EvaluateResponse.energy:type_name -> flowmd.plugin.v1.Array
+	0,  // 5: flowmd.plugin.v1.EvaluateResponse.forces:type_name -> flowmd.plugin.v1.Array
+	0,  // 6: flowmd.plugin.v1.EvaluateResponse.terms:type_name -> flowmd.plugin.v1.Array
+	1,  // 7: flowmd.plugin.v1.FlowInfo.plugin:type_name -> flowmd.plugin.v1.PluginInfo
+	0,  // 8: flowmd.plugin.v1.SampleResponse.z:type_name -> flowmd.plugin.v1.Array
+	0,  // 9: flowmd.plugin.v1.SampleResponse.x:type_name -> flowmd.plugin.v1.Array
+	0,  // 10: flowmd.plugin.v1.SampleResponse.log_p:type_name -> flowmd.plugin.v1.Array
+	0,  // 11: flowmd.plugin.v1.TransformRequest.input:type_name -> flowmd.plugin.v1.Array
+	0,  // 12: flowmd.plugin.v1.TransformResponse.output:type_name -> flowmd.plugin.v1.Array
+	0,  // 13: flowmd.plugin.v1.TransformResponse.log_det:type_name -> flowmd.plugin.v1.Array
+	0,  // 14: flowmd.plugin.v1.VJPRequest.output_cotangent:type_name -> flowmd.plugin.v1.Array
+	0,  // 15: flowmd.plugin.v1.VJPRequest.log_det_cotangent:type_name -> flowmd.plugin.v1.Array
+	0,  // 16: flowmd.plugin.v1.VJPResponse.input_cotangent:type_name -> flowmd.plugin.v1.Array
+	1,  // 17: flowmd.plugin.v1.LossInfo.plugin:type_name -> flowmd.plugin.v1.PluginInfo
+	26, // 18: flowmd.plugin.v1.LossRequest.inputs:type_name -> flowmd.plugin.v1.LossRequest.InputsEntry
+	27, // 19: flowmd.plugin.v1.LossResponse.gradients:type_name -> flowmd.plugin.v1.LossResponse.GradientsEntry
+	28, // 20: flowmd.plugin.v1.LossResponse.metrics:type_name -> flowmd.plugin.v1.LossResponse.MetricsEntry
+	29, // 21: flowmd.plugin.v1.TrainRequest.options:type_name -> flowmd.plugin.v1.TrainRequest.OptionsEntry
+	30, // 22: flowmd.plugin.v1.TrainEvent.metrics:type_name -> flowmd.plugin.v1.TrainEvent.MetricsEntry
+	0,  // 23: flowmd.plugin.v1.LossRequest.InputsEntry.value:type_name -> flowmd.plugin.v1.Array
+	0,  // 24: flowmd.plugin.v1.LossResponse.GradientsEntry.value:type_name -> flowmd.plugin.v1.Array
+	2,  // 25: flowmd.plugin.v1.Info.Describe:input_type -> flowmd.plugin.v1.Empty
+	2,  // 26: flowmd.plugin.v1.ForceField.Describe:input_type -> flowmd.plugin.v1.Empty
+	3,  // 27: flowmd.plugin.v1.ForceField.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
+	5,  // 28: flowmd.plugin.v1.ForceField.Evaluate:input_type -> flowmd.plugin.v1.EvaluateRequest
+	7,  // 29: flowmd.plugin.v1.ForceField.Attach:input_type -> flowmd.plugin.v1.AttachRequest
+	2,  // 30: flowmd.plugin.v1.HostEnergy.Describe:input_type -> flowmd.plugin.v1.Empty
+	5,  // 31: flowmd.plugin.v1.HostEnergy.Evaluate:input_type -> flowmd.plugin.v1.EvaluateRequest
+	2,  // 32: flowmd.plugin.v1.Flow.Describe:input_type -> flowmd.plugin.v1.Empty
+	3,  // 33: flowmd.plugin.v1.Flow.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
+	10, // 34: flowmd.plugin.v1.Flow.Sample:input_type -> flowmd.plugin.v1.SampleRequest
+	12, // 35: flowmd.plugin.v1.Flow.Forward:input_type -> flowmd.plugin.v1.TransformRequest
+	12, // 36: flowmd.plugin.v1.Flow.Inverse:input_type -> flowmd.plugin.v1.TransformRequest
+	14, // 37: flowmd.plugin.v1.Flow.VJP:input_type -> flowmd.plugin.v1.VJPRequest
+	16, // 38: flowmd.plugin.v1.Flow.Save:input_type -> flowmd.plugin.v1.SaveRequest
+	17, // 39: flowmd.plugin.v1.Flow.Load:input_type -> flowmd.plugin.v1.LoadRequest
+	18, // 40: flowmd.plugin.v1.Flow.Step:input_type -> flowmd.plugin.v1.StepRequest
+	2,  // 41: flowmd.plugin.v1.Loss.Describe:input_type -> flowmd.plugin.v1.Empty
+	3,  // 42: flowmd.plugin.v1.Loss.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
+	21, // 43: flowmd.plugin.v1.Loss.Evaluate:input_type -> flowmd.plugin.v1.LossRequest
+	2,  // 44: flowmd.plugin.v1.Trainer.Describe:input_type -> flowmd.plugin.v1.Empty
+	23, // 45: flowmd.plugin.v1.Trainer.Train:input_type -> flowmd.plugin.v1.TrainRequest
+	1,  // 46: flowmd.plugin.v1.Info.Describe:output_type -> flowmd.plugin.v1.PluginInfo
+	4,  // 47: flowmd.plugin.v1.ForceField.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	4,  // 48: flowmd.plugin.v1.ForceField.Configure:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	6,  // 49: flowmd.plugin.v1.ForceField.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
+	2,  // 50: flowmd.plugin.v1.ForceField.Attach:output_type -> flowmd.plugin.v1.Empty
+	4,  // 51: flowmd.plugin.v1.HostEnergy.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	6,  // 52: flowmd.plugin.v1.HostEnergy.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
+	9,  // 53: flowmd.plugin.v1.Flow.Describe:output_type -> flowmd.plugin.v1.FlowInfo
+	9,  // 54: flowmd.plugin.v1.Flow.Configure:output_type -> flowmd.plugin.v1.FlowInfo
+	11, // 55: flowmd.plugin.v1.Flow.Sample:output_type -> flowmd.plugin.v1.SampleResponse
+	13, // 56: flowmd.plugin.v1.Flow.Forward:output_type -> flowmd.plugin.v1.TransformResponse
+	13, // 57: flowmd.plugin.v1.Flow.Inverse:output_type -> flowmd.plugin.v1.TransformResponse
+	15, // 58: flowmd.plugin.v1.Flow.VJP:output_type -> flowmd.plugin.v1.VJPResponse
+	2,  // 59: flowmd.plugin.v1.Flow.Save:output_type -> flowmd.plugin.v1.Empty
+	2,  // 60: flowmd.plugin.v1.Flow.Load:output_type -> flowmd.plugin.v1.Empty
+	19, // 61: flowmd.plugin.v1.Flow.Step:output_type -> flowmd.plugin.v1.StepResponse
+	20, // 62: flowmd.plugin.v1.Loss.Describe:output_type -> flowmd.plugin.v1.LossInfo
+	20, // 63: flowmd.plugin.v1.Loss.Configure:output_type -> flowmd.plugin.v1.LossInfo
+	22, // 64: flowmd.plugin.v1.Loss.Evaluate:output_type -> flowmd.plugin.v1.LossResponse
+	1,  // 65: flowmd.plugin.v1.Trainer.Describe:output_type -> flowmd.plugin.v1.PluginInfo
+	24, // 66: flowmd.plugin.v1.Trainer.Train:output_type -> flowmd.plugin.v1.TrainEvent
+	46, // [46:67] is the sub-list for method output_type
+	25, // [25:46] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_flowmd_plugin_v1_plugin_proto_init() }
@@ -1636,7 +1792,7 @@ func file_flowmd_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flowmd_plugin_v1_plugin_proto_rawDesc), len(file_flowmd_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

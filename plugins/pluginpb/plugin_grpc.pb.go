@@ -143,6 +143,7 @@ const (
 	ForceField_Describe_FullMethodName  = "/flowmd.plugin.v1.ForceField/Describe"
 	ForceField_Configure_FullMethodName = "/flowmd.plugin.v1.ForceField/Configure"
 	ForceField_Evaluate_FullMethodName  = "/flowmd.plugin.v1.ForceField/Evaluate"
+	ForceField_Attach_FullMethodName    = "/flowmd.plugin.v1.ForceField/Attach"
 )
 
 // ForceFieldClient is the client API for ForceField service.
@@ -154,6 +155,7 @@ type ForceFieldClient interface {
 	Describe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ForceFieldInfo, error)
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ForceFieldInfo, error)
 	Evaluate(ctx context.Context, in *EvaluateRequest, opts ...grpc.CallOption) (*EvaluateResponse, error)
+	Attach(ctx context.Context, in *AttachRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type forceFieldClient struct {
@@ -194,6 +196,16 @@ func (c *forceFieldClient) Evaluate(ctx context.Context, in *EvaluateRequest, op
 	return out, nil
 }
 
+func (c *forceFieldClient) Attach(ctx context.Context, in *AttachRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, ForceField_Attach_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ForceFieldServer is the server API for ForceField service.
 // All implementations must embed UnimplementedForceFieldServer
 // for forward compatibility.
@@ -203,6 +215,7 @@ type ForceFieldServer interface {
 	Describe(context.Context, *Empty) (*ForceFieldInfo, error)
 	Configure(context.Context, *ConfigureRequest) (*ForceFieldInfo, error)
 	Evaluate(context.Context, *EvaluateRequest) (*EvaluateResponse, error)
+	Attach(context.Context, *AttachRequest) (*Empty, error)
 	mustEmbedUnimplementedForceFieldServer()
 }
 
@@ -221,6 +234,9 @@ func (UnimplementedForceFieldServer) Configure(context.Context, *ConfigureReques
 }
 func (UnimplementedForceFieldServer) Evaluate(context.Context, *EvaluateRequest) (*EvaluateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Evaluate not implemented")
+}
+func (UnimplementedForceFieldServer) Attach(context.Context, *AttachRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method Attach not implemented")
 }
 func (UnimplementedForceFieldServer) mustEmbedUnimplementedForceFieldServer() {}
 func (UnimplementedForceFieldServer) testEmbeddedByValue()                    {}
@@ -297,6 +313,24 @@ func _ForceField_Evaluate_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ForceField_Attach_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttachRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ForceFieldServer).Attach(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ForceField_Attach_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ForceFieldServer).Attach(ctx, req.(*AttachRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ForceField_ServiceDesc is the grpc.ServiceDesc for ForceField service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -315,6 +349,10 @@ var ForceField_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Evaluate",
 			Handler:    _ForceField_Evaluate_Handler,
+		},
+		{
+			MethodName: "Attach",
+			Handler:    _ForceField_Attach_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

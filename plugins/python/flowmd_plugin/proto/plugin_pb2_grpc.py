@@ -94,6 +94,11 @@ class ForceFieldStub(object):
                 request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.EvaluateRequest.SerializeToString,
                 response_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.EvaluateResponse.FromString,
                 )
+        self.Attach = channel.unary_unary(
+                '/flowmd.plugin.v1.ForceField/Attach',
+                request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.AttachRequest.SerializeToString,
+                response_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.FromString,
+                )
 
 
 class ForceFieldServicer(object):
@@ -118,6 +123,12 @@ class ForceFieldServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Attach(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ForceFieldServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +146,11 @@ def add_ForceFieldServicer_to_server(servicer, server):
                     servicer.Evaluate,
                     request_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.EvaluateRequest.FromString,
                     response_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.EvaluateResponse.SerializeToString,
+            ),
+            'Attach': grpc.unary_unary_rpc_method_handler(
+                    servicer.Attach,
+                    request_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.AttachRequest.FromString,
+                    response_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -195,6 +211,23 @@ class ForceField(object):
         return grpc.experimental.unary_unary(request, target, '/flowmd.plugin.v1.ForceField/Evaluate',
             flowmd_dot_plugin_dot_v1_dot_plugin__pb2.EvaluateRequest.SerializeToString,
             flowmd_dot_plugin_dot_v1_dot_plugin__pb2.EvaluateResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Attach(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/flowmd.plugin.v1.ForceField/Attach',
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.AttachRequest.SerializeToString,
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
