@@ -85,6 +85,21 @@ func TestCharmmPluginMatchesInProcess(t *testing.T) {
 			t.Fatalf("term %d differs", i)
 		}
 	}
+	if sharedSupported && remote.shared == nil {
+		t.Error("the plugin did not take the shared region")
+	}
+	// The inline path, which plugins without Attach get, gives the same.
+	remote.noShared = true
+	c := forcefields.NewBatch(remote, n, true, true)
+	copy(c.Coords, b.Coords)
+	if err := remote.Evaluate(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Forces {
+		if a.Forces[i] != c.Forces[i] {
+			t.Fatalf("inline: force %d differs", i)
+		}
+	}
 }
 
 // BenchmarkPluginOverhead times a batch of 1,024 dialanine configurations
@@ -172,6 +187,23 @@ func TestPythonPlugin(t *testing.T) {
 		e, fx, fy := muellerBrown(b.Coords[2*c], b.Coords[2*c+1], 0.1)
 		if math.Abs(e-b.Energy[c]) > 1e-12 || math.Abs(fx-b.Forces[2*c]) > 1e-10 || math.Abs(fy-b.Forces[2*c+1]) > 1e-10 || b.Terms[c] != b.Energy[c] {
 			t.Errorf("configuration %d: plugin %g (%g, %g), Go %g (%g, %g)", c, b.Energy[c], b.Forces[2*c], b.Forces[2*c+1], e, fx, fy)
+		}
+	}
+	if sharedSupported && ff.shared == nil {
+		t.Error("the Python plugin did not take the shared region")
+	}
+	// A batch too large for the region makes the host offer a larger one.
+	big := forcefields.NewBatch(ff, 5000, true, false)
+	for i := range big.Coords {
+		big.Coords[i] = 0.3 * math.Sin(float64(i))
+	}
+	if err := ff.Evaluate(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	for c := 0; c < 5000; c += 999 {
+		e, _, fy := muellerBrown(big.Coords[2*c], big.Coords[2*c+1], 0.1)
+		if math.Abs(e-big.Energy[c]) > 1e-12 || math.Abs(fy-big.Forces[2*c+1]) > 1e-10 {
+			t.Errorf("large batch, configuration %d: %g, Go %g", c, big.Energy[c], e)
 		}
 	}
 	if !strings.Contains(log.String(), "[plugin flowmd-mueller-brown] configured Mueller-Brown scale=0.1") {

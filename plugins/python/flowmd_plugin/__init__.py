@@ -28,6 +28,7 @@ python3-cryptography (or the same modules from pip).
 
 import base64
 import datetime
+import mmap
 import os
 import signal
 import sys
@@ -91,7 +92,22 @@ class _ForceFieldServicer(plugin_pb2_grpc.ForceFieldServicer):
         self.info = info
         self.configure = configure
         self.model = None
+        self.shared = None  # the host's shared region (mmap), after Attach
         self.lock = threading.Lock()
+
+    def Attach(self, request, context):
+        # Map the host's region: batches then arrive and leave as one
+        # memory copy instead of passing through gRPC's buffers.
+        with open(request.path, "r+b") as f:
+            region = mmap.mmap(f.fileno(), request.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        with self.lock:
+            old, self.shared = self.shared, region
+        if old is not None:
+            old.close()
+        return plugin_pb2.Empty()
+
+    def _view(self, offset, count):
+        return np.frombuffer(self.shared, dtype="<f8", count=count, offset=offset)
 
     def _describe(self, context):
         m = self.model
@@ -117,6 +133,8 @@ class _ForceFieldServicer(plugin_pb2_grpc.ForceFieldServicer):
         m = self.model
         if m is None:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "the force field is not configured: call Configure first")
+        if request.HasField("shared"):
+            return self._evaluate_shared(request, context, m)
         x = values(request.coords)
         if x.ndim != 2 or x.shape[1] != m.dim:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "coords of shape %s, expected [batch, %d]" % (x.shape, m.dim))
@@ -129,6 +147,26 @@ class _ForceFieldServicer(plugin_pb2_grpc.ForceFieldServicer):
         if request.terms:
             resp.terms.CopyFrom(array(np.reshape(terms, (x.shape[0], len(m.terms)))))
         return resp
+
+
+    def _evaluate_shared(self, request, context, m):
+        if self.shared is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "no shared region: call Attach first")
+        sb = request.shared
+        n, d, nt = sb.batch, m.dim, len(m.terms)
+        x = self._view(sb.coords_offset, n * d).reshape(n, d)
+        if not np.all(np.isfinite(x)):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "coordinates must be finite")
+        energy, forces, terms = m.evaluate(x)
+        out = sb.output_offset
+        self._view(out, n)[:] = energy
+        out += 8 * n
+        if request.forces:
+            self._view(out, n * d)[:] = np.reshape(forces, -1)
+            out += 8 * n * d
+        if request.terms:
+            self._view(out, n * nt)[:] = np.reshape(terms, -1)
+        return plugin_pb2.EvaluateResponse(shared=True)
 
 
 class _InfoServicer(plugin_pb2_grpc.InfoServicer):
