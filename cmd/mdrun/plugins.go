@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -93,7 +94,7 @@ speaks another protocol version, is listed with the reason.`,
 		fmt.Fprintf(w, "name\tkind\tprotocol\tpath\tsha256\n")
 		for _, r := range rows {
 			if r.Error != "" {
-				fmt.Fprintf(w, "-\t-\t-\t%s\t%s\n\t(%s)\n", r.Path, r.SHA256, firstLine(r.Error))
+				fmt.Fprintf(w, "-\t-\t-\t%s\t%s\n\t(%s)\n", r.Path, r.SHA256, oneLine(r.Error))
 				continue
 			}
 			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", r.Name, r.Kind, r.Protocol, r.Path, r.SHA256)
@@ -104,11 +105,14 @@ speaks another protocol version, is listed with the reason.`,
 	return cmd
 }
 
-func firstLine(s string) string {
-	for i, c := range s {
-		if c == '\n' {
-			return s[:i]
+// oneLine joins the lines of a message (a plugin error quotes the
+// plugin's last lines) into one row of the table.
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
 		}
 	}
-	return s
+	return strings.Join(parts, " | ")
 }
