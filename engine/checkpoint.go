@@ -2,17 +2,15 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"time"
 
 	"github.com/flowmd/flowmd/integrators"
+	"github.com/flowmd/flowmd/plugins"
 )
 
 // checkpointVersion changes when the checkpoint format does.
@@ -113,26 +111,13 @@ func inputChecksums(c *Config) (map[string]string, error) {
 		if f == "" {
 			continue
 		}
-		sum, err := fileSHA256(f)
+		sum, err := plugins.FileSHA256(f)
 		if err != nil {
 			return nil, err
 		}
 		out[f] = sum
 	}
 	return out, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // provenance is the JSON record of how a run's outputs came about.

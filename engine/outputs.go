@@ -337,35 +337,25 @@ func (o *outputs) flush() error {
 
 // abandon closes the files, keeping what a resumed run needs (the dataset's
 // part files).
-func (o *outputs) abandon() error {
-	var first error
-	keep := func(err error) {
-		if err != nil && first == nil {
-			first = err
-		}
-	}
-	for _, w := range o.dcd {
-		keep(w.Close())
-	}
-	o.dcd = nil
-	if o.data != nil {
-		keep(o.data.Abandon())
-		o.data = nil
-	}
-	if o.log != nil {
-		keep(o.logBuf.Flush())
-		keep(o.log.Close())
-		o.log = nil
-	}
-	return first
-}
+func (o *outputs) abandon() error { return o.close(false) }
 
-// finish closes every file of a completed run and writes the provenance
-// with the summary.
+// finish closes every file of a completed run, the dataset archived and its
+// parts removed, and writes the provenance with the summary.
 func (o *outputs) finish(r *Run, sum *Summary) error {
 	if o.log != nil {
 		fmt.Fprintf(o.logBuf, "# completed at step %d\n", r.State.Step)
 	}
+	err := o.close(true)
+	if perr := writeProvenance(r, sum); err == nil {
+		err = perr
+	}
+	return err
+}
+
+// close closes the trajectories, the dataset (archived and its parts
+// removed when complete, else its parts kept) and the log, returning the
+// first error.
+func (o *outputs) close(complete bool) error {
 	var first error
 	keep := func(err error) {
 		if err != nil && first == nil {
@@ -377,7 +367,11 @@ func (o *outputs) finish(r *Run, sum *Summary) error {
 	}
 	o.dcd = nil
 	if o.data != nil {
-		keep(o.data.Close())
+		if complete {
+			keep(o.data.Close())
+		} else {
+			keep(o.data.Abandon())
+		}
 		o.data = nil
 	}
 	if o.log != nil {
@@ -385,7 +379,6 @@ func (o *outputs) finish(r *Run, sum *Summary) error {
 		keep(o.log.Close())
 		o.log = nil
 	}
-	keep(writeProvenance(r, sum))
 	return first
 }
 

@@ -91,16 +91,16 @@ func ReadParameters(r io.Reader, name string, p *Parameters) error {
 	ps := &prmParser{
 		file: name,
 		p:    p,
-		sc:   prmScanner{lines: strings.Split(string(data), "\n")},
+		sc:   CardScanner{Lines: strings.Split(string(data), "\n")},
 	}
-	switch detectParamKind(name, ps.sc.lines) {
+	switch detectParamKind(name, ps.sc.Lines) {
 	case kindSTR:
 		return ps.parseStream()
 	case kindRTF:
-		ps.sc.skipTitle()
+		ps.sc.SkipTitle()
 		return ps.parseBody(kindRTF, false, 0)
 	default:
-		ps.sc.skipTitle()
+		ps.sc.SkipTitle()
 		return ps.parseBody(kindPRM, false, 0)
 	}
 }
@@ -151,21 +151,21 @@ func detectParamKind(name string, lines []string) paramKind {
 	if strings.HasSuffix(strings.ToLower(name), ".str") {
 		return kindSTR
 	}
-	sc := prmScanner{lines: lines}
-	sc.skipTitle()
+	sc := CardScanner{Lines: lines}
+	sc.SkipTitle()
 	rtf := false
 	for first := true; ; first = false {
-		l, ok := sc.next()
+		l, ok := sc.Next()
 		if !ok {
 			break
 		}
-		if isStreamReadCard(l.fields) {
+		if isStreamReadCard(l.Fields) {
 			return kindSTR
 		}
-		if first && isRTFVersionLine(l.fields) {
+		if first && isRTFVersionLine(l.Fields) {
 			rtf = true
 		}
-		w := l.fields[0]
+		w := l.Fields[0]
 		if prmKeyword(w, "RESIDUE", 4) || prmKeyword(w, "PRESIDUE", 4) ||
 			prmKeyword(w, "DECLARE", 4) || prmKeyword(w, "DEFAULT", 4) ||
 			prmKeyword(w, "AUTOGENERATE", 4) {
@@ -216,114 +216,6 @@ func prmKeyword(w, full string, min int) bool {
 		min = len(full)
 	}
 	return len(w) >= min && strings.HasPrefix(full, w)
-}
-
-// prmScanner yields logical lines: comments removed, continuation lines
-// joined, blank lines skipped.
-type prmScanner struct {
-	lines []string
-	pos   int // index of the next physical line
-}
-
-// prmLine is one logical line.
-type prmLine struct {
-	num    int      // 1-based number of its first physical line
-	text   string   // comment-free, trimmed text in its original case
-	fields []string // upper-cased words of text, never empty
-}
-
-// prmStripComment removes a "!" comment and surrounding white space (including
-// the '\r' of Windows line endings).
-func prmStripComment(s string) string {
-	if i := strings.IndexByte(s, '!'); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
-}
-
-// prmContinues reports whether text (trimmed, comment-free) ends with CHARMM's
-// continuation mark, a "-" standing as a word of its own.
-func prmContinues(text string) bool {
-	n := len(text)
-	if n == 0 || text[n-1] != '-' {
-		return false
-	}
-	return n == 1 || text[n-2] == ' ' || text[n-2] == '\t'
-}
-
-func (s *prmScanner) next() (prmLine, bool) {
-	for s.pos < len(s.lines) {
-		num := s.pos + 1
-		text := prmStripComment(s.lines[s.pos])
-		s.pos++
-		if prmContinues(text) {
-			// Collect the parts first so a long run of continuation lines
-			// costs linear, not quadratic, time.
-			parts := []string{strings.TrimSpace(text[:len(text)-1])}
-			for {
-				if s.pos >= len(s.lines) {
-					break
-				}
-				t := prmStripComment(s.lines[s.pos])
-				s.pos++
-				if !prmContinues(t) {
-					parts = append(parts, t)
-					break
-				}
-				parts = append(parts, strings.TrimSpace(t[:len(t)-1]))
-			}
-			text = strings.TrimSpace(strings.Join(parts, " "))
-		}
-		if text == "" {
-			continue
-		}
-		return prmLine{num: num, text: text, fields: strings.Fields(prmUpper(text))}, true
-	}
-	return prmLine{}, false
-}
-
-// skipTitle skips a title at the current position: lines starting with '*',
-// normally ended by a line holding only '*'. Blank and comment lines before it
-// are skipped too. A title without its terminator ends at the first line that
-// does not start with '*' (that line is kept), so a missing terminator can
-// never swallow the entries that follow.
-func (s *prmScanner) skipTitle() {
-	i := s.pos
-	for i < len(s.lines) && prmStripComment(s.lines[i]) == "" {
-		i++
-	}
-	for ; i < len(s.lines); i++ {
-		t := strings.TrimSpace(s.lines[i])
-		if !strings.HasPrefix(t, "*") {
-			break
-		}
-		if t == "*" {
-			i++
-			break
-		}
-	}
-	if i > s.pos {
-		s.pos = i
-	}
-}
-
-// prmUpper upper-cases ASCII letters only, leaving other bytes untouched
-// (strings.ToUpper would rewrite invalid UTF-8).
-func prmUpper(s string) string {
-	i := 0
-	for i < len(s) && !('a' <= s[i] && s[i] <= 'z') {
-		i++
-	}
-	if i == len(s) {
-		return s
-	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if 'a' <= b[i] && b[i] <= 'z' {
-			b[i] -= 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // prmInt parses an integer in the int32 range, so that negating it (for
@@ -418,19 +310,19 @@ func prmSectionKeyword(w string) (prmSection, bool) {
 type prmParser struct {
 	file string
 	p    *Parameters
-	sc   prmScanner
+	sc   CardScanner
 }
 
 // parseStream reads a stream file: script lines are skipped, and each
 // "read rtf card" or "read para card" block is read up to its END.
 func (ps *prmParser) parseStream() error {
-	ps.sc.skipTitle()
+	ps.sc.SkipTitle()
 	for {
-		l, ok := ps.sc.next()
+		l, ok := ps.sc.Next()
 		if !ok {
 			return nil
 		}
-		f := l.fields
+		f := l.Fields
 		if len(f) < 2 || !prmKeyword(f[0], "READ", 4) {
 			continue
 		}
@@ -451,18 +343,18 @@ func (ps *prmParser) parseStream() error {
 			case w == "CARD":
 				card = true
 			case w == "NAME", w == "UNIT":
-				return errorf(ps.file, l.num,
-					"%q reads from another file or unit; expected an inline block (read rtf card / read para card): read that file directly instead", l.text)
+				return errorf(ps.file, l.Num,
+					"%q reads from another file or unit; expected an inline block (read rtf card / read para card): read that file directly instead", l.Text)
 			}
 		}
 		if !card {
-			return errorf(ps.file, l.num,
-				"%q is not a formatted read; expected \"read rtf card\" or \"read para card\"", l.text)
+			return errorf(ps.file, l.Num,
+				"%q is not a formatted read; expected \"read rtf card\" or \"read para card\"", l.Text)
 		}
 		// "flex" and "append" only steer CHARMM's own bookkeeping: for us
 		// every block adds to and overrides what was read before.
-		ps.sc.skipTitle()
-		if err := ps.parseBody(kind, true, l.num); err != nil {
+		ps.sc.SkipTitle()
+		if err := ps.parseBody(kind, true, l.Num); err != nil {
 			return err
 		}
 	}
@@ -488,13 +380,13 @@ func (ps *prmParser) parseBody(kind paramKind, inStream bool, blockLine int) err
 	var cm *prmCMapState
 	nbEntries := 0 // NONBONDED entries read in the current section
 	for {
-		l, ok := ps.sc.next()
+		l, ok := ps.sc.Next()
 		if !ok {
 			break
 		}
-		f := l.fields
+		f := l.Fields
 		if inStream && isStreamReadCard(f) {
-			return errorf(ps.file, l.num,
+			return errorf(ps.file, l.Num,
 				"expected END to close the block opened by the read command at line %d before this read command", blockLine)
 		}
 		if kind == kindRTF {
@@ -534,7 +426,7 @@ func (ps *prmParser) parseBody(kind paramKind, inStream bool, blockLine int) err
 			case secEnd:
 				return nil
 			case secUnsupported:
-				return errorf(ps.file, l.num,
+				return errorf(ps.file, l.Num,
 					"section %s is not supported (Drude polarizable force fields and lone pairs are not supported)", f[0])
 			case secNonbonded:
 				opts := DefaultNonbondedOptions()
@@ -548,8 +440,8 @@ func (ps *prmParser) parseBody(kind paramKind, inStream bool, blockLine int) err
 				// entries are ignored.
 			default:
 				if len(f) > 1 {
-					return errorf(ps.file, l.num,
-						"section keyword %s takes no options, got %q; expected %s alone on its line", s, l.text, s)
+					return errorf(ps.file, l.Num,
+						"section keyword %s takes no options, got %q; expected %s alone on its line", s, l.Text, s)
 				}
 			}
 			sec = s
@@ -559,7 +451,7 @@ func (ps *prmParser) parseBody(kind paramKind, inStream bool, blockLine int) err
 		var err error
 		switch sec {
 		case secNone:
-			err = errorf(ps.file, l.num, "unknown section keyword %s, expected one of %s", prmFirstWord(l.text), prmKnownSections)
+			err = errorf(ps.file, l.Num, "unknown section keyword %s, expected one of %s", prmFirstWord(l.Text), prmKnownSections)
 		case secAtoms:
 			err = ps.entryError(l, sec, "MASS code type mass [element]", "the line does not start with MASS")
 		case secBonds:
@@ -607,17 +499,17 @@ func prmFirstWord(s string) string {
 
 // entryError builds the message for a malformed entry: the section, the
 // expected format, the line as written and, when known, what was wrong.
-func (ps *prmParser) entryError(l prmLine, sec prmSection, format, reason string) error {
-	msg := fmt.Sprintf("%s entry: expected %q, got %q", sec, format, l.text)
+func (ps *prmParser) entryError(l CardLine, sec prmSection, format, reason string) error {
+	msg := fmt.Sprintf("%s entry: expected %q, got %q", sec, format, l.Text)
 	if reason != "" {
 		msg += " (" + reason + ")"
 	}
-	return &ParseError{File: ps.file, Line: l.num, Msg: msg}
+	return &ParseError{File: ps.file, Line: l.Num, Msg: msg}
 }
 
 // field returns field i of l as written (original case), for messages.
-func (l prmLine) field(i int) string {
-	f := strings.Fields(l.text)
+func (l CardLine) field(i int) string {
+	f := strings.Fields(l.Text)
 	if i < len(f) {
 		return f[i]
 	}
@@ -626,14 +518,14 @@ func (l prmLine) field(i int) string {
 
 // prmNumbers parses fields first, first+1, ... of l as the numbers named by
 // names. On failure it returns a reason for entryError.
-func prmNumbers(l prmLine, first int, names ...string) ([]float64, string) {
+func prmNumbers(l CardLine, first int, names ...string) ([]float64, string) {
 	vals := make([]float64, len(names))
 	for i, name := range names {
 		j := first + i
-		if j >= len(l.fields) {
+		if j >= len(l.Fields) {
 			return nil, "missing " + name
 		}
-		v, ok := parseReal(l.fields[j])
+		v, ok := parseReal(l.Fields[j])
 		if !ok {
 			return nil, fmt.Sprintf("%s %q is not a number", name, l.field(j))
 		}
@@ -644,18 +536,18 @@ func prmNumbers(l prmLine, first int, names ...string) ([]float64, string) {
 
 // prmExtraFields checks the fields from index from on: they are accepted (and
 // ignored) only if they are numbers.
-func prmExtraFields(l prmLine, from int) string {
-	for j := from; j < len(l.fields); j++ {
-		if _, ok := parseReal(l.fields[j]); !ok {
+func prmExtraFields(l CardLine, from int) string {
+	for j := from; j < len(l.Fields); j++ {
+		if _, ok := parseReal(l.Fields[j]); !ok {
 			return fmt.Sprintf("unexpected field %q after the entry; only numbers may follow", l.field(j))
 		}
 	}
 	return ""
 }
 
-func (ps *prmParser) mass(l prmLine) error {
+func (ps *prmParser) mass(l CardLine) error {
 	const format = "MASS code type mass [element]"
-	f := l.fields
+	f := l.Fields
 	if len(f) < 4 {
 		return ps.entryError(l, secAtoms, format, "too few fields")
 	}
@@ -687,7 +579,7 @@ func (ps *prmParser) mass(l prmLine) error {
 	return nil
 }
 
-func (ps *prmParser) bond(l prmLine) error {
+func (ps *prmParser) bond(l CardLine) error {
 	const format = "type1 type2 Kb b0"
 	vals, reason := prmNumbers(l, 2, "Kb", "b0")
 	if reason == "" {
@@ -696,16 +588,16 @@ func (ps *prmParser) bond(l prmLine) error {
 	if reason != "" {
 		return ps.entryError(l, secBonds, format, reason)
 	}
-	f := l.fields
+	f := l.Fields
 	ps.p.Bonds[NewBondKey(f[0], f[1])] = BondParam{K: vals[0], B0: vals[1]}
 	return nil
 }
 
-func (ps *prmParser) angle(l prmLine) error {
+func (ps *prmParser) angle(l CardLine) error {
 	const format = "type1 type2 type3 Ktheta theta0 [Kub S0]"
 	vals, reason := prmNumbers(l, 3, "Ktheta", "theta0")
 	var ub []float64
-	if reason == "" && len(l.fields) > 5 {
+	if reason == "" && len(l.Fields) > 5 {
 		// The Urey-Bradley pair is optional but must be complete.
 		ub, reason = prmNumbers(l, 5, "Kub", "S0")
 		if reason == "" {
@@ -719,19 +611,19 @@ func (ps *prmParser) angle(l prmLine) error {
 	if ub != nil {
 		a.KUB, a.S0 = ub[0], ub[1]
 	}
-	f := l.fields
+	f := l.Fields
 	ps.p.Angles[NewAngleKey(f[0], f[1], f[2])] = a
 	return nil
 }
 
 // torsion parses "t1 t2 t3 t4 K n angle" for dihedrals and impropers.
-func (ps *prmParser) torsion(l prmLine, sec prmSection, format string) (DihedralKey, float64, int, float64, error) {
+func (ps *prmParser) torsion(l CardLine, sec prmSection, format string) (DihedralKey, float64, int, float64, error) {
 	vals, reason := prmNumbers(l, 4, "K")
 	n := 0
 	if reason == "" {
-		if len(l.fields) < 6 {
+		if len(l.Fields) < 6 {
 			reason = "missing n"
-		} else if v, ok := prmInt(l.fields[5]); !ok {
+		} else if v, ok := prmInt(l.Fields[5]); !ok {
 			reason = fmt.Sprintf("multiplicity %q is not an integer", l.field(5))
 		} else {
 			n = v
@@ -752,14 +644,14 @@ func (ps *prmParser) torsion(l prmLine, sec prmSection, format string) (Dihedral
 	if n < 0 {
 		n = -n
 	}
-	f := l.fields
+	f := l.Fields
 	return NewDihedralKey(f[0], f[1], f[2], f[3]), vals[0], n, ang[0], nil
 }
 
 // dihedral adds a Fourier term. Several lines for one quadruple are several
 // terms; a later line with the same multiplicity replaces that term, as in
 // OpenMM and ParmEd, so a later file can override single terms.
-func (ps *prmParser) dihedral(l prmLine) error {
+func (ps *prmParser) dihedral(l CardLine) error {
 	const format = "type1 type2 type3 type4 Kchi n delta"
 	key, k, n, delta, err := ps.torsion(l, secDihedrals, format)
 	if err != nil {
@@ -781,7 +673,7 @@ func (ps *prmParser) dihedral(l prmLine) error {
 }
 
 // improper adds an improper term with the same override rule as dihedral.
-func (ps *prmParser) improper(l prmLine) error {
+func (ps *prmParser) improper(l CardLine) error {
 	const format = "type1 type2 type3 type4 Kpsi n psi0"
 	key, k, n, psi0, err := ps.torsion(l, secImpropers, format)
 	if err != nil {
@@ -799,9 +691,9 @@ func (ps *prmParser) improper(l prmLine) error {
 	return nil
 }
 
-func (ps *prmParser) cmapHeader(l prmLine) (*prmCMapState, error) {
+func (ps *prmParser) cmapHeader(l CardLine) (*prmCMapState, error) {
 	const format = "type1 type2 type3 type4 type5 type6 type7 type8 gridsize"
-	f := l.fields
+	f := l.Fields
 	if len(f) != 9 {
 		reason := fmt.Sprintf("%d fields instead of 9", len(f))
 		return nil, ps.entryError(l, secCMap, format, reason)
@@ -816,23 +708,23 @@ func (ps *prmParser) cmapHeader(l prmLine) (*prmCMapState, error) {
 	return &prmCMapState{
 		key:  key,
 		grid: &CMapGrid{Size: n, Values: make([]float64, 0, n*n)},
-		line: l.num,
+		line: l.Num,
 	}, nil
 }
 
 // cmapValues adds a line of grid values; done reports a complete grid.
 // The values may be spread over any number of lines.
-func (ps *prmParser) cmapValues(l prmLine, cm *prmCMapState) (done bool, err error) {
+func (ps *prmParser) cmapValues(l CardLine, cm *prmCMapState) (done bool, err error) {
 	want := cm.grid.Size * cm.grid.Size
-	for i, w := range l.fields {
+	for i, w := range l.Fields {
 		v, ok := parseReal(w)
 		if !ok {
-			return false, errorf(ps.file, l.num,
+			return false, errorf(ps.file, l.Num,
 				"CMAP grid %s (header at line %d) has %d of its %d values; expected a number, got %q",
 				strings.Join(cm.key[:], " "), cm.line, len(cm.grid.Values), want, l.field(i))
 		}
 		if len(cm.grid.Values) == want {
-			return false, errorf(ps.file, l.num,
+			return false, errorf(ps.file, l.Num,
 				"CMAP grid %s (header at line %d) has more than the %d x %d values its header declares",
 				strings.Join(cm.key[:], " "), cm.line, cm.grid.Size, cm.grid.Size)
 		}
@@ -861,11 +753,11 @@ func isNBValueOption(w string) bool {
 // with a value are stored or ignored; an unknown word followed by a number is
 // taken as an option with a value and ignored (CHARMM has many); any other
 // word is a flag.
-func (ps *prmParser) nonbondedOptions(l prmLine, words []string, opts *NonbondedOptions) error {
+func (ps *prmParser) nonbondedOptions(l CardLine, words []string, opts *NonbondedOptions) error {
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if _, isNum := parseReal(w); isNum {
-			return errorf(ps.file, l.num,
+			return errorf(ps.file, l.Num,
 				"NONBONDED options: unexpected number %q; expected a keyword (such as CUTNB) before each value", w)
 		}
 		opt, takesValue := nbValueOption(w)
@@ -880,20 +772,20 @@ func (ps *prmParser) nonbondedOptions(l prmLine, words []string, opts *Nonbonded
 			continue
 		}
 		if i+1 >= len(words) {
-			return errorf(ps.file, l.num, "NONBONDED option %s: expected a value after it", w)
+			return errorf(ps.file, l.Num, "NONBONDED option %s: expected a value after it", w)
 		}
 		i++
 		if opt == "NBXMOD" {
 			n, ok := prmInt(words[i])
 			if !ok {
-				return errorf(ps.file, l.num, "NONBONDED option NBXMOD: expected an integer, got %q", words[i])
+				return errorf(ps.file, l.Num, "NONBONDED option NBXMOD: expected an integer, got %q", words[i])
 			}
 			opts.NBXMod = n
 			continue
 		}
 		v, ok := parseReal(words[i])
 		if !ok {
-			return errorf(ps.file, l.num, "NONBONDED option %s: expected a number, got %q", w, words[i])
+			return errorf(ps.file, l.Num, "NONBONDED option %s: expected a number, got %q", w, words[i])
 		}
 		switch opt {
 		case "E14FAC":
@@ -913,11 +805,11 @@ func (ps *prmParser) nonbondedOptions(l prmLine, words []string, opts *Nonbonded
 
 // lj reads "type ignored eps Rmin/2 [ignored eps14 Rmin14/2]". The files
 // write the well depth negated; we store its magnitude.
-func (ps *prmParser) lj(l prmLine) error {
+func (ps *prmParser) lj(l CardLine) error {
 	const format = "type ignored epsilon Rmin/2 [ignored eps,1-4 Rmin/2,1-4]"
 	vals, reason := prmNumbers(l, 1, "ignored", "epsilon", "Rmin/2")
 	var v14 []float64
-	if reason == "" && len(l.fields) > 4 {
+	if reason == "" && len(l.Fields) > 4 {
 		v14, reason = prmNumbers(l, 4, "ignored", "eps,1-4", "Rmin/2,1-4")
 		if reason == "" {
 			reason = prmExtraFields(l, 7)
@@ -930,18 +822,18 @@ func (ps *prmParser) lj(l prmLine) error {
 	if v14 != nil {
 		e.Eps14, e.RminHalf14, e.Has14 = math.Abs(v14[1]), v14[2], true
 	}
-	ps.p.LJ[l.fields[0]] = e
+	ps.p.LJ[l.Fields[0]] = e
 	return nil
 }
 
 // nbfix reads "type1 type2 Emin Rmin [Emin14 Rmin14]". The types need not be
 // defined: stream files carry NBFIX lines for force fields that may not have
 // been read, and CHARMM only warns about them.
-func (ps *prmParser) nbfix(l prmLine) error {
+func (ps *prmParser) nbfix(l CardLine) error {
 	const format = "type1 type2 Emin Rmin [Emin14 Rmin14]"
 	vals, reason := prmNumbers(l, 2, "Emin", "Rmin")
 	var v14 []float64
-	if reason == "" && len(l.fields) > 4 {
+	if reason == "" && len(l.Fields) > 4 {
 		v14, reason = prmNumbers(l, 4, "Emin14", "Rmin14")
 		if reason == "" {
 			reason = prmExtraFields(l, 6)
@@ -954,7 +846,7 @@ func (ps *prmParser) nbfix(l prmLine) error {
 	if v14 != nil {
 		nb.Emin14, nb.Rmin14, nb.Has14 = math.Abs(v14[0]), v14[1], true
 	}
-	f := l.fields
+	f := l.Fields
 	ps.p.NBFix[NewBondKey(f[0], f[1])] = nb
 	return nil
 }

@@ -207,7 +207,7 @@ func (c *chain) newGroup() int {
 // terms that named it.
 func (c *chain) generate(residues []string, opts Options) error {
 	for i, name := range residues {
-		name = upperASCII(strings.TrimSpace(name))
+		name = topology.UpperASCII(strings.TrimSpace(name))
 		def, ok := c.rtf.Residues[name]
 		switch {
 		case !ok:
@@ -240,7 +240,7 @@ func (c *chain) generate(residues []string, opts Options) error {
 	if last == "" {
 		last = c.res[len(c.res)-1].def.Last
 	}
-	first, last = upperASCII(strings.TrimSpace(first)), upperASCII(strings.TrimSpace(last))
+	first, last = topology.UpperASCII(strings.TrimSpace(first)), topology.UpperASCII(strings.TrimSpace(last))
 	if first == "" {
 		first = "NONE"
 	}
@@ -255,7 +255,7 @@ func (c *chain) generate(residues []string, opts Options) error {
 		return err
 	}
 	for _, ps := range opts.Patches {
-		name := upperASCII(strings.TrimSpace(ps.Name))
+		name := topology.UpperASCII(strings.TrimSpace(ps.Name))
 		if len(ps.Residues) == 0 {
 			return fmt.Errorf("build: patch %s: no residues given", name)
 		}

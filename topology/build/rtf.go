@@ -184,7 +184,7 @@ func ReadRTF(r io.Reader, name string) (*RTF, error) {
 			Masses:   map[string]topology.MassType{},
 			Residues: map[string]*Residue{},
 		},
-		lines: strings.Split(string(data), "\n"),
+		sc: topology.CardScanner{Lines: strings.Split(string(data), "\n")},
 	}
 	if err := p.parse(); err != nil {
 		return nil, err
@@ -193,109 +193,16 @@ func ReadRTF(r io.Reader, name string) (*RTF, error) {
 }
 
 type rtfParser struct {
-	rtf   *RTF
-	lines []string
-	pos   int // index of the next physical line
+	rtf *RTF
+	sc  topology.CardScanner
 
 	cur      *Residue // residue or patch being read, nil before the first
 	group    int      // GROUP index within cur, -1 before the first GROUP
 	atomLine map[string]int
 }
 
-// rtfLine is one logical line: comment removed, continuations joined.
-type rtfLine struct {
-	num    int      // 1-based number of its first physical line
-	fields []string // upper-cased words, never empty
-}
-
 func (p *rtfParser) errorf(line int, format string, args ...any) error {
 	return &topology.ParseError{File: p.rtf.File, Line: line, Msg: fmt.Sprintf(format, args...)}
-}
-
-// stripComment removes a "!" comment and surrounding white space, including
-// the '\r' of Windows line endings.
-func stripComment(s string) string {
-	if i := strings.IndexByte(s, '!'); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
-}
-
-// continues reports whether a trimmed, comment-free line ends with CHARMM's
-// continuation mark: a "-" standing as a word of its own (an atom name such
-// as "-C" at the end of a line is not one).
-func continues(text string) bool {
-	n := len(text)
-	if n == 0 || text[n-1] != '-' {
-		return false
-	}
-	return n == 1 || text[n-2] == ' ' || text[n-2] == '\t'
-}
-
-// next returns the next logical line.
-func (p *rtfParser) next() (rtfLine, bool) {
-	for p.pos < len(p.lines) {
-		num := p.pos + 1
-		text := stripComment(p.lines[p.pos])
-		p.pos++
-		if continues(text) {
-			// Collect the parts first so that a long run of continuation
-			// lines costs linear, not quadratic, time.
-			parts := []string{text[:len(text)-1]}
-			for p.pos < len(p.lines) {
-				t := stripComment(p.lines[p.pos])
-				p.pos++
-				if !continues(t) {
-					parts = append(parts, t)
-					break
-				}
-				parts = append(parts, t[:len(t)-1])
-			}
-			text = strings.Join(parts, " ")
-		}
-		fields := strings.Fields(upperASCII(text))
-		if len(fields) == 0 {
-			continue
-		}
-		return rtfLine{num: num, fields: fields}, true
-	}
-	return rtfLine{}, false
-}
-
-// skipTitle skips the title: blank and comment lines, then lines starting
-// with '*', normally ended by a line holding only '*'. A title without its
-// terminator ends at the first line that does not start with '*', so a
-// missing terminator never swallows the entries that follow.
-func (p *rtfParser) skipTitle() {
-	i := p.pos
-	for i < len(p.lines) && stripComment(p.lines[i]) == "" {
-		i++
-	}
-	for ; i < len(p.lines); i++ {
-		t := strings.TrimSpace(p.lines[i])
-		if !strings.HasPrefix(t, "*") {
-			break
-		}
-		if t == "*" {
-			i++
-			break
-		}
-	}
-	if i > p.pos {
-		p.pos = i
-	}
-}
-
-// upperASCII upper-cases ASCII letters only; strings.ToUpper would rewrite
-// invalid UTF-8 and change byte lengths.
-func upperASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'a' <= c && c <= 'z' {
-			b[i] = c - ('a' - 'A')
-		}
-	}
-	return string(b)
 }
 
 // keyword reports whether the upper-case word w names keyword full: w is a
@@ -328,21 +235,21 @@ func parseNumber(s string) (float64, bool) {
 }
 
 func (p *rtfParser) parse() error {
-	p.skipTitle()
+	p.sc.SkipTitle()
 	first := true
 	for {
-		l, ok := p.next()
+		l, ok := p.sc.Next()
 		if !ok {
 			return nil
 		}
 		if first {
 			first = false
-			if v, ok := versionLine(l.fields); ok {
+			if v, ok := versionLine(l.Fields); ok {
 				p.rtf.Version = v
 				continue
 			}
 		}
-		w := strings.TrimRight(l.fields[0], ",")
+		w := strings.TrimRight(l.Fields[0], ",")
 		if w == "END" {
 			return nil
 		}
@@ -370,8 +277,8 @@ func versionLine(fields []string) ([]int, bool) {
 }
 
 // entry dispatches one logical line on its keyword w.
-func (p *rtfParser) entry(w string, l rtfLine) error {
-	args := l.fields[1:]
+func (p *rtfParser) entry(w string, l topology.CardLine) error {
+	args := l.Fields[1:]
 	switch {
 	case keyword(w, "MASS"):
 		return p.mass(l, args)
@@ -387,7 +294,7 @@ func (p *rtfParser) entry(w string, l rtfLine) error {
 		return p.residue(l, args, true)
 	case keyword(w, "GROUP"):
 		if p.cur == nil {
-			return p.errorf(l.num, "GROUP outside a RESI or PRES: expected a RESI or PRES line first")
+			return p.errorf(l.Num, "GROUP outside a RESI or PRES: expected a RESI or PRES line first")
 		}
 		p.group++
 		return nil
@@ -413,7 +320,7 @@ func (p *rtfParser) entry(w string, l rtfLine) error {
 		// Hydrogen-bond analysis and Drude/lone-pair sites: nothing the
 		// builder or the energy uses.
 		if p.cur == nil {
-			return p.errorf(l.num, "%s outside a RESI or PRES: expected a RESI or PRES line first", w)
+			return p.errorf(l.Num, "%s outside a RESI or PRES: expected a RESI or PRES line first", w)
 		}
 		return nil
 	case w == "IC" || keyword(w, "BILD"):
@@ -423,17 +330,17 @@ func (p *rtfParser) entry(w string, l rtfLine) error {
 	case keyword(w, "PATCHING"):
 		return p.patching(l, args)
 	}
-	return p.errorf(l.num, "unknown RTF keyword %q: expected MASS, DECL, DEFA, AUTO, RESI, PRES, GROUP, ATOM, BOND, DOUBLE, TRIPLE, ANGLE, DIHE, IMPR, CMAP, DONOR, ACCEPTOR, IC, DELETE, PATCHING or END", w)
+	return p.errorf(l.Num, "unknown RTF keyword %q: expected MASS, DECL, DEFA, AUTO, RESI, PRES, GROUP, ATOM, BOND, DOUBLE, TRIPLE, ANGLE, DIHE, IMPR, CMAP, DONOR, ACCEPTOR, IC, DELETE, PATCHING or END", w)
 }
 
-func (p *rtfParser) mass(l rtfLine, args []string) error {
+func (p *rtfParser) mass(l topology.CardLine, args []string) error {
 	const form = "expected MASS code type mass [element]"
 	if len(args) < 3 || len(args) > 4 {
-		return p.errorf(l.num, "MASS line has %d fields after the keyword: %s", len(args), form)
+		return p.errorf(l.Num, "MASS line has %d fields after the keyword: %s", len(args), form)
 	}
 	code, err := strconv.Atoi(args[0])
 	if err != nil {
-		return p.errorf(l.num, "MASS code %q is not an integer: %s", args[0], form)
+		return p.errorf(l.Num, "MASS code %q is not an integer: %s", args[0], form)
 	}
 	typ := args[1]
 	if err := p.checkName(l, typ, "atom type"); err != nil {
@@ -441,7 +348,7 @@ func (p *rtfParser) mass(l rtfLine, args []string) error {
 	}
 	m, ok := parseNumber(args[2])
 	if !ok || m < 0 {
-		return p.errorf(l.num, "mass %q of type %s is not a non-negative number: %s", args[2], typ, form)
+		return p.errorf(l.Num, "mass %q of type %s is not a non-negative number: %s", args[2], typ, form)
 	}
 	mt := topology.MassType{Code: code, Type: typ, Mass: m}
 	if len(args) == 4 {
@@ -451,13 +358,13 @@ func (p *rtfParser) mass(l rtfLine, args []string) error {
 	return nil
 }
 
-func (p *rtfParser) declare(l rtfLine, args []string) error {
+func (p *rtfParser) declare(l topology.CardLine, args []string) error {
 	if len(args) == 0 {
-		return p.errorf(l.num, "DECL without a name: expected DECL +NAME or DECL -NAME")
+		return p.errorf(l.Num, "DECL without a name: expected DECL +NAME or DECL -NAME")
 	}
 	for _, a := range args {
 		if len(a) < 2 || (a[0] != '+' && a[0] != '-') {
-			return p.errorf(l.num, "DECL name %q does not start with + or -: expected DECL +NAME or DECL -NAME", a)
+			return p.errorf(l.Num, "DECL name %q does not start with + or -: expected DECL +NAME or DECL -NAME", a)
 		}
 		if err := p.checkName(l, a[1:], "atom name"); err != nil {
 			return err
@@ -468,10 +375,10 @@ func (p *rtfParser) declare(l rtfLine, args []string) error {
 }
 
 // firstLast parses the FIRS name / LAST name pairs of DEFA and PATCHING.
-func (p *rtfParser) firstLast(l rtfLine, args []string, what string) (first, last string, err error) {
+func (p *rtfParser) firstLast(l topology.CardLine, args []string, what string) (first, last string, err error) {
 	form := fmt.Sprintf("expected %s FIRS patch LAST patch (either may be omitted)", what)
 	if len(args) == 0 || len(args)%2 != 0 {
-		return "", "", p.errorf(l.num, "%s needs keyword-patch pairs: %s", what, form)
+		return "", "", p.errorf(l.Num, "%s needs keyword-patch pairs: %s", what, form)
 	}
 	for i := 0; i < len(args); i += 2 {
 		k, v := args[i], args[i+1]
@@ -484,13 +391,13 @@ func (p *rtfParser) firstLast(l rtfLine, args []string, what string) (first, las
 		case keyword(k, "LAST"):
 			last = v
 		default:
-			return "", "", p.errorf(l.num, "%s: unknown keyword %q: %s", what, k, form)
+			return "", "", p.errorf(l.Num, "%s: unknown keyword %q: %s", what, k, form)
 		}
 	}
 	return first, last, nil
 }
 
-func (p *rtfParser) defaults(l rtfLine, args []string) error {
+func (p *rtfParser) defaults(l topology.CardLine, args []string) error {
 	first, last, err := p.firstLast(l, args, "DEFA")
 	if err != nil {
 		return err
@@ -504,9 +411,9 @@ func (p *rtfParser) defaults(l rtfLine, args []string) error {
 	return nil
 }
 
-func (p *rtfParser) patching(l rtfLine, args []string) error {
+func (p *rtfParser) patching(l topology.CardLine, args []string) error {
 	if p.cur == nil {
-		return p.errorf(l.num, "PATCHING outside a RESI: expected it after the RESI line it applies to")
+		return p.errorf(l.Num, "PATCHING outside a RESI: expected it after the RESI line it applies to")
 	}
 	first, last, err := p.firstLast(l, args, "PATCHING")
 	if err != nil {
@@ -521,7 +428,7 @@ func (p *rtfParser) patching(l rtfLine, args []string) error {
 	return nil
 }
 
-func (p *rtfParser) auto(l rtfLine, args []string) error {
+func (p *rtfParser) auto(l topology.CardLine, args []string) error {
 	var f AutoFlags
 	for _, a := range args {
 		switch {
@@ -535,32 +442,32 @@ func (p *rtfParser) auto(l rtfLine, args []string) error {
 			f.Drude = true
 		case a == "NONE":
 		default:
-			return p.errorf(l.num, "AUTO: unknown flag %q: expected ANGLES, DIHEDRALS, PATCH, DRUDE or NONE", a)
+			return p.errorf(l.Num, "AUTO: unknown flag %q: expected ANGLES, DIHEDRALS, PATCH, DRUDE or NONE", a)
 		}
 	}
 	p.rtf.Auto = f
 	return nil
 }
 
-func (p *rtfParser) residue(l rtfLine, args []string, patch bool) error {
+func (p *rtfParser) residue(l topology.CardLine, args []string, patch bool) error {
 	kw := "RESI"
 	if patch {
 		kw = "PRES"
 	}
 	form := fmt.Sprintf("expected %s name charge", kw)
 	if len(args) == 0 || len(args) > 2 {
-		return p.errorf(l.num, "%s line has %d fields after the keyword: %s", kw, len(args), form)
+		return p.errorf(l.Num, "%s line has %d fields after the keyword: %s", kw, len(args), form)
 	}
 	name := args[0]
 	if err := p.checkName(l, name, "residue name"); err != nil {
 		return err
 	}
-	res := &Residue{Name: name, Patch: patch, Line: l.num, First: p.rtf.DefaultFirst, Last: p.rtf.DefaultLast}
+	res := &Residue{Name: name, Patch: patch, Line: l.Num, First: p.rtf.DefaultFirst, Last: p.rtf.DefaultLast}
 	if len(args) == 2 {
 		// CHARMM reads a missing charge as 0.
 		q, ok := parseNumber(args[1])
 		if !ok {
-			return p.errorf(l.num, "%s %s: charge %q is not a number: %s", kw, name, args[1], form)
+			return p.errorf(l.Num, "%s %s: charge %q is not a number: %s", kw, name, args[1], form)
 		}
 		res.Charge = q
 	}
@@ -576,13 +483,13 @@ func (p *rtfParser) residue(l rtfLine, args []string, patch bool) error {
 
 // checkName rejects names that no PSF or PDB could hold: the readers split
 // on white space, and '*' marks improper ICs.
-func (p *rtfParser) checkName(l rtfLine, name, what string) error {
+func (p *rtfParser) checkName(l topology.CardLine, name, what string) error {
 	if name == "" || len(name) > 8 {
-		return p.errorf(l.num, "%s %q must have 1 to 8 characters", what, name)
+		return p.errorf(l.Num, "%s %q must have 1 to 8 characters", what, name)
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; c <= ' ' || c > '~' || c == '*' {
-			return p.errorf(l.num, "%s %q has a character other than printable ASCII or a '*'", what, name)
+			return p.errorf(l.Num, "%s %q has a character other than printable ASCII or a '*'", what, name)
 		}
 	}
 	return nil
@@ -590,7 +497,7 @@ func (p *rtfParser) checkName(l rtfLine, name, what string) error {
 
 // checkRef checks an atom reference of a term: a name with an optional '+'
 // or '-' prefix, or in a patch an operand digit.
-func (p *rtfParser) checkRef(l rtfLine, ref string) error {
+func (p *rtfParser) checkRef(l topology.CardLine, ref string) error {
 	base := ref
 	if len(base) > 1 && (base[0] == '+' || base[0] == '-') {
 		base = base[1:]
@@ -599,24 +506,24 @@ func (p *rtfParser) checkRef(l rtfLine, ref string) error {
 }
 
 // needResidue reports a term keyword that appears before any RESI or PRES.
-func (p *rtfParser) needResidue(l rtfLine, kw string) error {
+func (p *rtfParser) needResidue(l topology.CardLine, kw string) error {
 	if p.cur == nil {
-		return p.errorf(l.num, "%s outside a RESI or PRES: expected a RESI or PRES line first", kw)
+		return p.errorf(l.Num, "%s outside a RESI or PRES: expected a RESI or PRES line first", kw)
 	}
 	return nil
 }
 
-func (p *rtfParser) atom(l rtfLine, args []string) error {
+func (p *rtfParser) atom(l topology.CardLine, args []string) error {
 	if err := p.needResidue(l, "ATOM"); err != nil {
 		return err
 	}
 	const form = "expected ATOM name type charge"
 	if len(args) < 3 {
-		return p.errorf(l.num, "ATOM line has %d fields after the keyword: %s", len(args), form)
+		return p.errorf(l.Num, "ATOM line has %d fields after the keyword: %s", len(args), form)
 	}
 	name, typ := args[0], args[1]
 	if name[0] == '+' || name[0] == '-' {
-		return p.errorf(l.num, "ATOM %s: atoms of neighbouring residues cannot be defined here: %s", name, form)
+		return p.errorf(l.Num, "ATOM %s: atoms of neighbouring residues cannot be defined here: %s", name, form)
 	}
 	if err := p.checkName(l, name, "atom name"); err != nil {
 		return err
@@ -626,34 +533,34 @@ func (p *rtfParser) atom(l rtfLine, args []string) error {
 	}
 	q, ok := parseNumber(args[2])
 	if !ok {
-		return p.errorf(l.num, "ATOM %s: charge %q is not a number: %s", name, args[2], form)
+		return p.errorf(l.Num, "ATOM %s: charge %q is not a number: %s", name, args[2], form)
 	}
 	// Drude force fields add ALPHA and THOLE values; accept them as
 	// keyword-number pairs, nothing else.
 	for i := 3; i < len(args); i += 2 {
 		if !(keyword(args[i], "ALPHA") || keyword(args[i], "THOLE")) || i+1 >= len(args) {
-			return p.errorf(l.num, "ATOM %s: unexpected %q after the charge: %s [ALPHA a] [THOLE t]", name, args[i], form)
+			return p.errorf(l.Num, "ATOM %s: unexpected %q after the charge: %s [ALPHA a] [THOLE t]", name, args[i], form)
 		}
 		if _, ok := parseNumber(args[i+1]); !ok {
-			return p.errorf(l.num, "ATOM %s: %s value %q is not a number", name, args[i], args[i+1])
+			return p.errorf(l.Num, "ATOM %s: %s value %q is not a number", name, args[i], args[i+1])
 		}
 	}
 	if prev, dup := p.atomLine[name]; dup {
-		return p.errorf(l.num, "atom %s is defined twice in %s (first on line %d): atom names must be unique in a residue", name, p.cur.Name, prev)
+		return p.errorf(l.Num, "atom %s is defined twice in %s (first on line %d): atom names must be unique in a residue", name, p.cur.Name, prev)
 	}
-	p.atomLine[name] = l.num
-	p.cur.Atoms = append(p.cur.Atoms, AtomDef{Name: name, Type: typ, Charge: q, Group: p.group, Line: l.num})
+	p.atomLine[name] = l.Num
+	p.cur.Atoms = append(p.cur.Atoms, AtomDef{Name: name, Type: typ, Charge: q, Group: p.group, Line: l.Num})
 	return nil
 }
 
 // names checks that args are a whole number of n-atom terms of distinct
 // atoms.
-func (p *rtfParser) names(l rtfLine, args []string, n int, kw, form string) error {
+func (p *rtfParser) names(l topology.CardLine, args []string, n int, kw, form string) error {
 	if err := p.needResidue(l, kw); err != nil {
 		return err
 	}
 	if len(args) == 0 || len(args)%n != 0 {
-		return p.errorf(l.num, "%s has %d atom names, not a multiple of %d: %s", kw, len(args), n, form)
+		return p.errorf(l.Num, "%s has %d atom names, not a multiple of %d: %s", kw, len(args), n, form)
 	}
 	for i := 0; i < len(args); i += n {
 		term := args[i : i+n]
@@ -663,7 +570,7 @@ func (p *rtfParser) names(l rtfLine, args []string, n int, kw, form string) erro
 			}
 			for _, b := range term[:j] {
 				if a == b {
-					return p.errorf(l.num, "%s %s names atom %s twice: %s", kw, strings.Join(term, " "), a, form)
+					return p.errorf(l.Num, "%s %s names atom %s twice: %s", kw, strings.Join(term, " "), a, form)
 				}
 			}
 		}
@@ -671,45 +578,45 @@ func (p *rtfParser) names(l rtfLine, args []string, n int, kw, form string) erro
 	return nil
 }
 
-func (p *rtfParser) bonds(l rtfLine, args []string, order int, kw string) error {
+func (p *rtfParser) bonds(l topology.CardLine, args []string, order int, kw string) error {
 	if err := p.names(l, args, 2, kw, "expected "+kw+" a1 b1 [a2 b2 ...]"); err != nil {
 		return err
 	}
 	for i := 0; i < len(args); i += 2 {
-		p.cur.Bonds = append(p.cur.Bonds, Bond{Atoms: [2]string{args[i], args[i+1]}, Order: order, Line: l.num})
+		p.cur.Bonds = append(p.cur.Bonds, Bond{Atoms: [2]string{args[i], args[i+1]}, Order: order, Line: l.Num})
 	}
 	return nil
 }
 
-func (p *rtfParser) angles(l rtfLine, args []string) error {
+func (p *rtfParser) angles(l topology.CardLine, args []string) error {
 	if err := p.names(l, args, 3, "ANGLE", "expected ANGLE a1 b1 c1 [a2 b2 c2 ...]"); err != nil {
 		return err
 	}
 	for i := 0; i < len(args); i += 3 {
-		p.cur.Angles = append(p.cur.Angles, Angle{Atoms: [3]string(args[i : i+3]), Line: l.num})
+		p.cur.Angles = append(p.cur.Angles, Angle{Atoms: [3]string(args[i : i+3]), Line: l.Num})
 	}
 	return nil
 }
 
 // torsions reads DIHE and IMPR lines; list selects the residue's list.
-func (p *rtfParser) torsions(l rtfLine, args []string, kw string, list func(*Residue) *[]Torsion) error {
+func (p *rtfParser) torsions(l topology.CardLine, args []string, kw string, list func(*Residue) *[]Torsion) error {
 	if err := p.names(l, args, 4, kw, "expected "+kw+" a1 b1 c1 d1 [a2 b2 c2 d2 ...]"); err != nil {
 		return err
 	}
 	dst := list(p.cur)
 	for i := 0; i < len(args); i += 4 {
-		*dst = append(*dst, Torsion{Atoms: [4]string(args[i : i+4]), Line: l.num})
+		*dst = append(*dst, Torsion{Atoms: [4]string(args[i : i+4]), Line: l.Num})
 	}
 	return nil
 }
 
-func (p *rtfParser) cmaps(l rtfLine, args []string) error {
+func (p *rtfParser) cmaps(l topology.CardLine, args []string) error {
 	const form = "expected CMAP with 8 atom names (two dihedrals)"
 	if err := p.needResidue(l, "CMAP"); err != nil {
 		return err
 	}
 	if len(args) == 0 || len(args)%8 != 0 {
-		return p.errorf(l.num, "CMAP has %d atom names, not a multiple of 8: %s", len(args), form)
+		return p.errorf(l.Num, "CMAP has %d atom names, not a multiple of 8: %s", len(args), form)
 	}
 	// The two dihedrals of a CMAP share three atoms, so only each half
 	// must name distinct atoms.
@@ -719,26 +626,26 @@ func (p *rtfParser) cmaps(l rtfLine, args []string) error {
 		}
 	}
 	for i := 0; i < len(args); i += 8 {
-		p.cur.CMaps = append(p.cur.CMaps, CrossMap{Atoms: [8]string(args[i : i+8]), Line: l.num})
+		p.cur.CMaps = append(p.cur.CMaps, CrossMap{Atoms: [8]string(args[i : i+8]), Line: l.Num})
 	}
 	return nil
 }
 
-func (p *rtfParser) ic(l rtfLine, args []string) error {
+func (p *rtfParser) ic(l topology.CardLine, args []string) error {
 	const form = "expected IC I J [*]K L r_IJ theta_IJK phi theta_JKL r_KL (4 atom names, a star on the third for an improper IC, and 5 numbers)"
 	if err := p.needResidue(l, "IC"); err != nil {
 		return err
 	}
 	if len(args) != 9 {
-		return p.errorf(l.num, "IC line has %d fields after the keyword: %s", len(args), form)
+		return p.errorf(l.Num, "IC line has %d fields after the keyword: %s", len(args), form)
 	}
 	var ic IC
-	ic.Line = l.num
+	ic.Line = l.Num
 	for i := 0; i < 4; i++ {
 		a := args[i]
 		if strings.HasPrefix(a, "*") {
 			if i != 2 {
-				return p.errorf(l.num, "IC: star on atom %d (%s): only the third atom may carry one: %s", i+1, a, form)
+				return p.errorf(l.Num, "IC: star on atom %d (%s): only the third atom may carry one: %s", i+1, a, form)
 			}
 			ic.Improper = true
 			a = a[1:]
@@ -755,7 +662,7 @@ func (p *rtfParser) ic(l rtfLine, args []string) error {
 	for i := range v {
 		x, ok := parseNumber(args[4+i])
 		if !ok {
-			return p.errorf(l.num, "IC value %d (%q) is not a number: %s", i+1, args[4+i], form)
+			return p.errorf(l.Num, "IC value %d (%q) is not a number: %s", i+1, args[4+i], form)
 		}
 		v[i] = x
 	}
@@ -764,13 +671,13 @@ func (p *rtfParser) ic(l rtfLine, args []string) error {
 	return nil
 }
 
-func (p *rtfParser) delete(l rtfLine, args []string) error {
+func (p *rtfParser) delete(l topology.CardLine, args []string) error {
 	const form = "expected DELETE ATOM name, or DELETE BOND/ANGL/DIHE/IMPR/CMAP/DONO/ACCE with the atoms of the term"
 	if err := p.needResidue(l, "DELETE"); err != nil {
 		return err
 	}
 	if len(args) < 2 {
-		return p.errorf(l.num, "DELETE needs a kind and atom names: %s", form)
+		return p.errorf(l.Num, "DELETE needs a kind and atom names: %s", form)
 	}
 	kinds := []struct {
 		full, kind string
@@ -788,7 +695,7 @@ func (p *rtfParser) delete(l rtfLine, args []string) error {
 		}
 		names := args[1:]
 		if k.n > 0 && len(names)%k.n != 0 {
-			return p.errorf(l.num, "DELETE %s has %d atom names, not a multiple of %d: %s", k.kind, len(names), k.n, form)
+			return p.errorf(l.Num, "DELETE %s has %d atom names, not a multiple of %d: %s", k.kind, len(names), k.n, form)
 		}
 		for _, a := range names {
 			if err := p.checkRef(l, a); err != nil {
@@ -800,9 +707,9 @@ func (p *rtfParser) delete(l rtfLine, args []string) error {
 			n = len(names)
 		}
 		for i := 0; i < len(names); i += n {
-			p.cur.Deletes = append(p.cur.Deletes, Deletion{Kind: k.kind, Atoms: append([]string(nil), names[i:i+n]...), Line: l.num})
+			p.cur.Deletes = append(p.cur.Deletes, Deletion{Kind: k.kind, Atoms: append([]string(nil), names[i:i+n]...), Line: l.Num})
 		}
 		return nil
 	}
-	return p.errorf(l.num, "DELETE: unknown kind %q: %s", args[0], form)
+	return p.errorf(l.Num, "DELETE: unknown kind %q: %s", args[0], form)
 }
