@@ -42,12 +42,7 @@ reports steps per second, walker-steps per second and ns/day per walker.`,
 	addForceFieldFlags(cmd)
 	v := bindViper(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		sf := systemFiles(v)
-		psf, _, err := engine.LoadTopology(sf)
-		if err != nil {
-			return err
-		}
-		opts, err := forceFieldOptions(v, psf)
+		sf, opts, err := systemAndOptions(v)
 		if err != nil {
 			return err
 		}
@@ -94,12 +89,7 @@ given configurations with 0.02 A of noise.`,
 	addForceFieldFlags(cmd)
 	v := bindViper(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		sf := systemFiles(v)
-		psf, _, err := engine.LoadTopology(sf)
-		if err != nil {
-			return err
-		}
-		opts, err := forceFieldOptions(v, psf)
+		sf, opts, err := systemAndOptions(v)
 		if err != nil {
 			return err
 		}

@@ -32,12 +32,7 @@ dialanine's minimized structure.`,
 	addForceFieldFlags(cmd)
 	v := bindViper(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		sf := systemFiles(v)
-		psf, _, err := engine.LoadTopology(sf)
-		if err != nil {
-			return err
-		}
-		opts, err := forceFieldOptions(v, psf)
+		sf, opts, err := systemAndOptions(v)
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,18 @@ func addForceFieldFlags(cmd *cobra.Command) {
 	f.Int("workers", 0, "goroutines per batch (0: GOMAXPROCS)")
 }
 
+// systemAndOptions reads the system flags and the force-field flags; the
+// alignment reference is read against the system's PSF.
+func systemAndOptions(v *viper.Viper) (engine.SystemFiles, charmm.Options, error) {
+	sf := systemFiles(v)
+	psf, _, err := engine.LoadTopology(sf)
+	if err != nil {
+		return sf, charmm.Options{}, err
+	}
+	opts, err := forceFieldOptions(v, psf)
+	return sf, opts, err
+}
+
 // forceFieldOptions reads the force-field flags. The alignment reference
 // is read against psf.
 func forceFieldOptions(v *viper.Viper, psf *topology.PSF) (charmm.Options, error) {
