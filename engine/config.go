@@ -51,6 +51,11 @@ type Config struct {
 	Output OutputConfig `mapstructure:"output" json:"output"`
 
 	Plugins PluginsConfig `mapstructure:"plugins" json:"plugins"`
+
+	// pluginMDUnits records that the system's plugin answered it works on
+	// atoms: the defaults are then those of CHARMM systems (300 K, 1 fs),
+	// not the reduced ones. Only known once the plugin has started.
+	pluginMDUnits bool
 }
 
 // SystemConfig names the molecular system or the analytic energy.
@@ -259,7 +264,9 @@ func (c *Config) IsAnalytic() bool { return c.System.Analytic != "" }
 // reducedUnits reports whether the run's temperatures are kT and its time
 // steps reduced time: analytic models, and plugins unless they report MD
 // units (decided when the plugin answers; see Run.reduced).
-func (c *Config) reducedUnits() bool { return c.IsAnalytic() || c.System.Plugin.Enabled() }
+func (c *Config) reducedUnits() bool {
+	return c.IsAnalytic() || (c.System.Plugin.Enabled() && !c.pluginMDUnits)
+}
 
 // Moves types.
 const (

@@ -118,3 +118,39 @@ output: {dataset: 5, log: 10}
 		t.Errorf("after resuming: steps %v (%v)", steps, err)
 	}
 }
+
+// TestCharmmPluginRunsLikeInProcess runs Langevin dynamics of dialanine
+// with the energy from the flowmd-charmm plugin and in process, from the
+// same seed: a plugin is an energy model like any other, so the two
+// trajectories are the same bit for bit.
+func TestCharmmPluginRunsLikeInProcess(t *testing.T) {
+	plugin := testbin.Build(t, "cmd/flowmd-charmm")
+	psf, _ := filepath.Abs(filepath.Join(dataDir, "systems/dialanine/dialanine.psf"))
+	prm, _ := filepath.Abs(filepath.Join(dataDir, "toppar/par_all36m_prot.prm"))
+	pdb, _ := filepath.Abs(filepath.Join(dataDir, "systems/dialanine/dialanine.pdb"))
+	common := "walkers: 2\nmoves: [{type: langevin}]\nsteps: 300\noutput: {dataset: 50}\n"
+	local, remote := t.TempDir(), t.TempDir()
+	execute(t, runConfig(t, local, fmt.Sprintf("system: {psf: %s, params: [%s], coords: %s}\n", psf, prm, pdb)+common), false, 0)
+	execute(t, runConfig(t, remote, fmt.Sprintf("system: {coords: %s, plugin: {path: %s, options: {psf: %s, params: %s}}}\n", pdb, plugin, psf, prm)+common), false, 0)
+	a, _, err := openData(t, filepath.Join(local, "run.npz")).Float64("coordinates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := openData(t, filepath.Join(remote, "run.npz")).Float64("coordinates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) || len(a) == 0 {
+		t.Fatalf("%d and %d values", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("coordinate %d: in process %.17g, through the plugin %.17g", i, a[i], b[i])
+		}
+	}
+	// Without coordinates, a plugin on atoms is refused before running.
+	cfg := runConfig(t, t.TempDir(), fmt.Sprintf("system: {plugin: {path: %s, options: {psf: %s, params: %s}}}\n", plugin, psf, prm)+common)
+	if _, err := NewRun(t.Context(), cfg, false); err == nil || !strings.Contains(err.Error(), "give starting coordinates") {
+		t.Errorf("no coordinates: %v", err)
+	}
+}

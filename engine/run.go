@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/flowmd/flowmd/forcefields"
@@ -76,6 +77,16 @@ func NewRun(ctx context.Context, cfg *Config, resume bool) (*Run, error) {
 	}()
 	if err := r.buildModel(ctx); err != nil {
 		return nil, err
+	}
+	if c.System.Plugin.Enabled() && !r.reduced {
+		// The plugin works on atoms: defaults in MD units, not reduced.
+		md := *cfg
+		md.pluginMDUnits = true
+		c = md.WithDefaults()
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		r.Config = c
 	}
 	x0, err := r.startingPositions()
 	if err != nil {
@@ -203,20 +214,32 @@ func (r *Run) startingPositions() ([]float64, error) {
 	c := r.Config
 	dim := r.Model.Dim()
 	switch {
-	case c.System.Coords != "" && !c.IsAnalytic():
+	case c.System.Coords != "" && r.System != nil:
 		confs, err := LoadConfigurations(c.System.Coords, r.System.PSF)
 		if err != nil {
 			return nil, err
 		}
 		return confs.X, nil
+	case c.System.Coords != "" && strings.EqualFold(filepath.Ext(c.System.Coords), ".npy"):
+		return ReadNPYFile(c.System.Coords, dim)
 	case c.System.Coords != "":
-		confs, err := ReadNPYFile(c.System.Coords, dim)
+		// A PDB or CRD for a plugin's atoms: no PSF to check names against.
+		s, err := topology.ReadCoordinates(c.System.Coords)
 		if err != nil {
 			return nil, err
 		}
-		return confs, nil
+		if 3*len(s.Atoms) != dim {
+			return nil, fmt.Errorf("system.coords: %s holds %d atoms, the plugin's model %d coordinates", c.System.Coords, len(s.Atoms), dim)
+		}
+		var x []float64
+		for _, m := range s.Models {
+			x = append(x, m...)
+		}
+		return x, nil
+	case c.System.Plugin.Enabled() && !r.reduced:
+		return nil, fmt.Errorf("system.coords: the plugin works on atoms (MD units): give starting coordinates")
 	case c.System.Plugin.Enabled():
-		// A plugin's configurations start at the origin unless given.
+		// A plugin in reduced units starts at the origin unless given.
 		return make([]float64, dim), nil
 	case c.IsAnalytic():
 		if m, ok := r.Model.(analytic.Modal); ok {
