@@ -16,7 +16,9 @@ type Param struct {
 
 // Of returns the parameter's part of a flat vector laid out by its Set:
 // the values, a gradient, or an optimizer moment.
-func (p Param) Of(flat []float64) []float64 { return flat[p.Offset : p.Offset+p.Size : p.Offset+p.Size] }
+func (p Param) Of(flat []float64) []float64 {
+	return flat[p.Offset : p.Offset+p.Size : p.Offset+p.Size]
+}
 
 // Set is the registry of a model's parameters. Layers register their
 // blocks when they are built; Values is the one flat vector that holds
