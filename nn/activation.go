@@ -28,31 +28,36 @@ func (a Activation) String() string {
 }
 
 // Apply replaces every x by f(x).
-func (a Activation) Apply(x []float64) {
+func Apply[T Float](a Activation, x []T) {
 	switch a {
 	case CELU:
-		for i, v := range x {
-			if v <= 0 {
-				x[i] = math.Expm1(v)
-			}
+		// Branch-free, as max(x, expm1(min(x, 0))) (expm1(x) >= x): the
+		// signs of a hidden layer are a coin toss, and a mispredicted
+		// branch costs as much as the exponential. One type switch per
+		// slice, not per element.
+		switch x := any(x).(type) {
+		case []float64:
+			celu64(x)
+		case []float32:
+			celu32(x)
 		}
 	case Tanh:
 		for i, v := range x {
-			x[i] = math.Tanh(v)
+			x[i] = T(math.Tanh(float64(v)))
 		}
 	}
 }
 
 // Backprop multiplies the cotangents dy by f'(x), given the outputs y =
 // f(x).
-func (a Activation) Backprop(y, dy []float64) {
+func Backprop[T Float](a Activation, y, dy []T) {
 	switch a {
 	case CELU:
-		// f'(x) = exp(x) = y + 1 for x <= 0.
+		// f'(x) = exp(x) = y + 1 for x <= 0, 1 above: min(y + 1, 1),
+		// branch-free.
+		dy = dy[:len(y)]
 		for i, v := range y {
-			if v <= 0 {
-				dy[i] *= v + 1
-			}
+			dy[i] *= min(v+1, 1)
 		}
 	case Tanh:
 		for i, v := range y {

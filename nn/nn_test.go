@@ -56,7 +56,7 @@ func randSlice(rng *rand.Rand, n int) []float64 {
 func TestDenseIsAffine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	s := NewSet()
-	d := NewDense(s, "l", 3, 2, rng)
+	d := NewDense[float64](s, "l", 3, 2, rng)
 	x := []float64{1, 2, 3, -1, 0, 0.5}
 	y := make([]float64, 4)
 	d.Forward(s.Values, 2, x, y)
@@ -88,20 +88,20 @@ func TestMLPGradients(t *testing.T) {
 		t.Run(act.String(), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(5, 6))
 			s := NewSet()
-			m := NewMLP(s, "mlp", []int{4, 16, 8, 3}, act, false, rng)
+			m := NewMLP[float64](s, "mlp", []int{4, 16, 8, 3}, act, false, rng)
 			n := 5
 			x := randSlice(rng, n*4)
 			weights := randSlice(rng, n*3) // loss = sum weights * out
 			loss := func(params, x []float64) float64 {
 				out := make([]float64, n*3)
-				m.Forward(params, n, x, out, &MLPCache{})
+				m.Forward(params, n, x, out, &MLPCache[float64]{})
 				var l float64
 				for i, v := range out {
 					l += weights[i] * v
 				}
 				return l
 			}
-			var c MLPCache
+			var c MLPCache[float64]
 			out := make([]float64, n*3)
 			m.Forward(s.Values, n, x, out, &c)
 			grad := make([]float64, s.Len())
@@ -132,9 +132,9 @@ func TestMLPGradients(t *testing.T) {
 
 func TestZeroLastLayerGivesZeroOutput(t *testing.T) {
 	s := NewSet()
-	m := NewMLP(s, "mlp", []int{2, 8, 2}, CELU, true, rand.New(rand.NewPCG(1, 1)))
+	m := NewMLP[float64](s, "mlp", []int{2, 8, 2}, CELU, true, rand.New(rand.NewPCG(1, 1)))
 	out := []float64{9, 9, 9, 9}
-	m.Forward(s.Values, 2, []float64{1, 2, 3, 4}, out, &MLPCache{})
+	m.Forward(s.Values, 2, []float64{1, 2, 3, 4}, out, &MLPCache[float64]{})
 	for _, v := range out {
 		if v != 0 {
 			t.Fatalf("outputs %v", out)
@@ -193,4 +193,50 @@ func TestSetNames(t *testing.T) {
 		}
 	}()
 	s.Add("a", 1)
+}
+
+// TestFloat32MatchesFloat64: the same network in float32 gives the float64
+// outputs and gradients to float32 precision, through Sgemm and the
+// float32 CELU.
+func TestFloat32MatchesFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	s := NewSet()
+	m := NewMLP[float64](s, "mlp", []int{15, 256, 15}, CELU, false, rng)
+	m32 := Retype[float32](m, 0)
+	n := 64
+	x := randSlice(rng, n*15)
+	dout := randSlice(rng, n*15)
+	out := make([]float64, n*15)
+	var c MLPCache[float64]
+	m.Forward(s.Values, n, x, out, &c)
+	grad, dx := make([]float64, s.Len()), make([]float64, n*15)
+	m.Backward(s.Values, grad, n, x, dout, dx, &c)
+
+	p32 := s.Values32(nil)
+	x32, dout32 := to32(x), to32(dout)
+	out32 := make([]float32, n*15)
+	var c32 MLPCache[float32]
+	m32.Forward(p32, n, x32, out32, &c32)
+	grad32, dx32 := make([]float32, s.Len()), make([]float32, n*15)
+	m32.Backward(p32, grad32, n, x32, dout32, dx32, &c32)
+	for _, pair := range []struct {
+		name string
+		a    []float64
+		b    []float32
+	}{{"outputs", out, out32}, {"gradients", grad, grad32}, {"input cotangents", dx, dx32}} {
+		scale := Norm(pair.a) / math.Sqrt(float64(len(pair.a)))
+		for i, v := range pair.a {
+			if math.Abs(v-float64(pair.b[i])) > 2e-5*(scale+math.Abs(v)) {
+				t.Fatalf("%s %d: float64 %g, float32 %g", pair.name, i, v, pair.b[i])
+			}
+		}
+	}
+}
+
+func to32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
 }

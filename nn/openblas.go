@@ -11,7 +11,11 @@ typedef void (*dgemm_fn)(int, int, int, int, int, int, double, const double *, i
                          const double *, int, double, double *, int);
 typedef void (*threads_fn)(int);
 
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
+                         const float *, int, float, float *, int);
+
 static dgemm_fn flowmd_dgemm_ptr;
+static sgemm_fn flowmd_sgemm_ptr;
 
 // flowmd_openblas_load opens OpenBLAS at run time, so that a machine
 // without it still builds and runs flowmd (on gonum's BLAS). It returns
@@ -26,9 +30,10 @@ static const char *flowmd_openblas_load(void) {
 		return dlerror();
 	}
 	flowmd_dgemm_ptr = (dgemm_fn)dlsym(h, "cblas_dgemm");
+	flowmd_sgemm_ptr = (sgemm_fn)dlsym(h, "cblas_sgemm");
 	threads_fn threads = (threads_fn)dlsym(h, "openblas_set_num_threads");
-	if (flowmd_dgemm_ptr == NULL || threads == NULL) {
-		return "the library lacks cblas_dgemm or openblas_set_num_threads";
+	if (flowmd_dgemm_ptr == NULL || flowmd_sgemm_ptr == NULL || threads == NULL) {
+		return "the library lacks cblas_dgemm, cblas_sgemm or openblas_set_num_threads";
 	}
 	threads(1);
 	return NULL;
@@ -38,6 +43,11 @@ static void flowmd_dgemm(int ta, int tb, int m, int n, int k, double alpha, cons
                          const double *b, int ldb, double beta, double *c, int ldc) {
 	// 101 CblasRowMajor, 111 CblasNoTrans, 112 CblasTrans
 	flowmd_dgemm_ptr(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static void flowmd_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc) {
+	flowmd_sgemm_ptr(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 */
 import "C"
@@ -54,16 +64,41 @@ func init() {
 		backendNote = "OpenBLAS not loaded: " + C.GoString(msg)
 		return
 	}
-	impl, backend = openBLAS{}, "openblas"
+	impl, impl32, backend = openBLAS{}, openBLAS{}, "openblas"
 }
 
-// openBLAS is gonum's implementation with Dgemm done by OpenBLAS.
+// openBLAS is gonum's implementation with Dgemm and Sgemm done by OpenBLAS.
 type openBLAS struct{ gonum.Implementation }
 
 func (o openBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if !checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
+		return
+	}
+	if k == 0 {
+		o.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	C.flowmd_dgemm(cbool(tA != blas.NoTrans), cbool(tB != blas.NoTrans), C.int(m), C.int(n), C.int(k), C.double(alpha),
+		(*C.double)(&a[0]), C.int(lda), (*C.double)(&b[0]), C.int(ldb), C.double(beta), (*C.double)(&c[0]), C.int(ldc))
+}
+
+func (o openBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc) {
+		return
+	}
+	if k == 0 {
+		o.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	C.flowmd_sgemm(cbool(tA != blas.NoTrans), cbool(tB != blas.NoTrans), C.int(m), C.int(n), C.int(k), C.float(alpha),
+		(*C.float)(&a[0]), C.int(lda), (*C.float)(&b[0]), C.int(ldb), C.float(beta), (*C.float)(&c[0]), C.int(ldc))
+}
+
+// checkGemm makes the checks gonum makes, so that a wrong call panics in Go
+// instead of corrupting memory in C. It reports whether there is anything
+// to compute.
+func checkGemm(tA, tB blas.Transpose, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int) bool {
 	ta, tb := tA != blas.NoTrans, tB != blas.NoTrans
-	// The checks gonum makes, so that a wrong call panics in Go instead of
-	// corrupting memory in C.
 	rowsA, colsA := m, k
 	if ta {
 		rowsA, colsA = k, m
@@ -74,20 +109,15 @@ func (o openBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []f
 	}
 	switch {
 	case m < 0 || n < 0 || k < 0:
-		panic(fmt.Sprintf("nn: dgemm with negative size %d %d %d", m, n, k))
+		panic(fmt.Sprintf("nn: gemm with negative size %d %d %d", m, n, k))
 	case lda < max(1, colsA) || ldb < max(1, colsB) || ldc < max(1, n):
-		panic("nn: dgemm with a bad leading dimension")
+		panic("nn: gemm with a bad leading dimension")
 	case m == 0 || n == 0:
-		return
-	case (rowsA > 0 && len(a) < lda*(rowsA-1)+colsA) || (rowsB > 0 && len(b) < ldb*(rowsB-1)+colsB) || len(c) < ldc*(m-1)+n:
-		panic("nn: dgemm with a short slice")
+		return false
+	case (rowsA > 0 && lenA < lda*(rowsA-1)+colsA) || (rowsB > 0 && lenB < ldb*(rowsB-1)+colsB) || lenC < ldc*(m-1)+n:
+		panic("nn: gemm with a short slice")
 	}
-	if k == 0 {
-		o.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	C.flowmd_dgemm(cbool(ta), cbool(tb), C.int(m), C.int(n), C.int(k), C.double(alpha),
-		(*C.double)(&a[0]), C.int(lda), (*C.double)(&b[0]), C.int(ldb), C.double(beta), (*C.double)(&c[0]), C.int(ldc))
+	return true
 }
 
 func cbool(b bool) C.int {

@@ -12,11 +12,20 @@ type Param struct {
 	Shape  []int
 	Offset int
 	Size   int
+	// Frozen parameters are saved with the model but never trained
+	// (a flow's fixed standardization).
+	Frozen bool
 }
 
 // Of returns the parameter's part of a flat vector laid out by its Set:
 // the values, a gradient, or an optimizer moment.
 func (p Param) Of(flat []float64) []float64 {
+	return flat[p.Offset : p.Offset+p.Size : p.Offset+p.Size]
+}
+
+// View returns the parameter's part of a flat vector of any element type
+// laid out by its Set, such as a float32 copy of the values.
+func View[T Float](p Param, flat []T) []T {
 	return flat[p.Offset : p.Offset+p.Size : p.Offset+p.Size]
 }
 
@@ -49,6 +58,26 @@ func (s *Set) Add(name string, shape ...int) Param {
 	return p
 }
 
+// AddFrozen registers a block that is saved with the model but not
+// trained: Step leaves it as it is.
+func (s *Set) AddFrozen(name string, shape ...int) Param {
+	p := s.Add(name, shape...)
+	p.Frozen = true
+	s.params[len(s.params)-1] = p
+	return p
+}
+
+// Trainable is the number of numbers the optimizer changes.
+func (s *Set) Trainable() int {
+	n := 0
+	for _, p := range s.params {
+		if !p.Frozen {
+			n += p.Size
+		}
+	}
+	return n
+}
+
 // Params lists the blocks in the order they were added.
 func (s *Set) Params() []Param { return s.params }
 
@@ -59,6 +88,19 @@ func (s *Set) Lookup(name string) (Param, bool) {
 		return Param{}, false
 	}
 	return s.params[i], true
+}
+
+// Values32 copies the values into a float32 vector (allocated when dst is
+// too short), for networks that run in float32.
+func (s *Set) Values32(dst []float32) []float32 {
+	if cap(dst) < len(s.Values) {
+		dst = make([]float32, len(s.Values))
+	}
+	dst = dst[:len(s.Values)]
+	for i, v := range s.Values {
+		dst[i] = float32(v)
+	}
+	return dst
 }
 
 // Len is the number of trainable numbers.
