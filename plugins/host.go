@@ -80,6 +80,7 @@ func clientPlugins() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{ProtocolVersion: {
 		kindInfo:       &InfoPlugin{},
 		KindForceField: &ForceFieldPlugin{},
+		KindFlow:       &FlowPlugin{},
 	}}
 }
 

@@ -1,0 +1,332 @@
+package flows
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/flowmd/flowmd/internal/parallel"
+	"github.com/flowmd/flowmd/nn"
+)
+
+// Generator is the thesis' two-stage generator (section 3.3): a flow G^C
+// on the coordinates of some atoms (the heavy atoms) and a deterministic
+// placer G^H of the others (the hydrogens), G = G^H o G^C. Its inverse F^H
+// drops the placed atoms, so log p_G is that of the flow on the generated
+// atoms, and G(F(x)) differs from x only in where the hydrogens are.
+//
+// With no placed atoms it is the flow itself on all coordinates (the double
+// wells). Configurations are rows of 3 * Atoms numbers (atoms in the
+// topology's order) or of Dim numbers for a flow without atoms.
+type Generator struct {
+	Flow *Flow
+	// Spec is what the generator was built from.
+	Spec GeneratorSpec
+
+	placer  *Placer
+	caches  []*placerCache // one per chunk of a kept pass
+	keptN   int
+	keptDir Direction
+	heavy   []float64 // the flow's side of the last kept pass, n x 3 Ng
+	scratch []float64
+}
+
+// GeneratorSpec describes a generator.
+type GeneratorSpec struct {
+	Flow Spec
+	// Atoms is the number of atoms of a configuration, 0 when the flow
+	// works on plain coordinates (Flow.Dim of them).
+	Atoms int
+	// Generated lists the atoms the flow generates, in increasing order;
+	// empty means all of them.
+	Generated []int
+	// Placed lists the other atoms and Parents the generated atom each is
+	// bonded to; Offsets are their positions relative to it in a reference
+	// structure (3 per placed atom), where the placer starts.
+	Placed, Parents []int
+	Offsets         []float64
+	// PlacerHidden and PlacerLayers shape the placer: PlacerLayers hidden
+	// layers of PlacerHidden units (the thesis: three dense layers of width
+	// 512, i.e. 2 hidden layers). Defaults 512 and 2.
+	PlacerHidden, PlacerLayers int
+}
+
+// NewGenerator builds the generator a spec describes.
+func NewGenerator(gs GeneratorSpec) (*Generator, error) {
+	if gs.Atoms > 0 && len(gs.Generated) == 0 {
+		for i := 0; i < gs.Atoms; i++ {
+			gs.Generated = append(gs.Generated, i)
+		}
+	}
+	if gs.Atoms > 0 {
+		gs.Flow.Dim = 3 * len(gs.Generated)
+		if err := checkAtoms(gs); err != nil {
+			return nil, err
+		}
+	}
+	if gs.PlacerHidden == 0 {
+		gs.PlacerHidden = 512
+	}
+	if gs.PlacerLayers == 0 {
+		gs.PlacerLayers = 2
+	}
+	s := nn.NewSet()
+	sp, layers, err := buildLayers(s, gs.Flow)
+	if err != nil {
+		return nil, err
+	}
+	gs.Flow = sp
+	g := &Generator{Spec: gs}
+	if len(gs.Placed) > 0 {
+		rng := rand.New(rand.NewPCG(sp.Seed, 0x706c6163))
+		g.placer = newPlacer(s, gs, rng)
+	}
+	if g.Flow, err = newFlow(s, layers, sp); err != nil {
+		return nil, err
+	}
+	if g.placer != nil && g.Flow.p32 != nil {
+		g.placer.useFloat32(g.Flow.p32)
+	}
+	return g, nil
+}
+
+func checkAtoms(gs GeneratorSpec) error {
+	seen := make([]bool, gs.Atoms)
+	for _, list := range [][]int{gs.Generated, gs.Placed} {
+		for _, a := range list {
+			if a < 0 || a >= gs.Atoms || seen[a] {
+				return fmt.Errorf("flows: atom %d out of range or listed twice", a)
+			}
+			seen[a] = true
+		}
+	}
+	for a, ok := range seen {
+		if !ok {
+			return fmt.Errorf("flows: atom %d is neither generated nor placed", a)
+		}
+	}
+	if len(gs.Parents) != len(gs.Placed) || len(gs.Offsets) != 3*len(gs.Placed) {
+		return fmt.Errorf("flows: %d placed atoms need as many parents and 3 offsets each", len(gs.Placed))
+	}
+	gen := map[int]bool{}
+	for _, a := range gs.Generated {
+		gen[a] = true
+	}
+	for i, p := range gs.Parents {
+		if !gen[p] {
+			return fmt.Errorf("flows: the parent %d of placed atom %d is not generated", p, gs.Placed[i])
+		}
+	}
+	return nil
+}
+
+// LatentDim is the dimension of z; Dim that of a configuration x.
+func (g *Generator) LatentDim() int { return g.Flow.Dim() }
+func (g *Generator) Dim() int {
+	if g.Spec.Atoms > 0 {
+		return 3 * g.Spec.Atoms
+	}
+	return g.Flow.Dim()
+}
+
+// Forward maps n latent rows z to configurations x = G(z) and writes log
+// |det dG^C/dz| to ld. With keep, it keeps what VJP needs.
+func (g *Generator) Forward(n int, z, x, ld []float64, keep bool) {
+	if g.Spec.Atoms == 0 {
+		g.Flow.Forward(n, z, x, ld, keep)
+		g.keptN, g.keptDir = g.Flow.keptN, Generate
+		return
+	}
+	heavy := g.heavyBuffer(n, keep)
+	g.Flow.Forward(n, z, heavy, ld, keep)
+	g.scatter(n, heavy, x)
+	if g.placer != nil {
+		g.place(n, heavy, x, keep)
+	}
+	g.keptN, g.keptDir = 0, Generate
+	if keep {
+		g.keptN = n
+	}
+}
+
+// Inverse maps n configurations x to z = F(x) (dropping the placed atoms)
+// and writes log |det dF^C/dx^C| to ld.
+func (g *Generator) Inverse(n int, x, z, ld []float64, keep bool) {
+	if g.Spec.Atoms == 0 {
+		g.Flow.Inverse(n, x, z, ld, keep)
+		g.keptN, g.keptDir = g.Flow.keptN, Invert
+		return
+	}
+	heavy := g.heavyBuffer(n, false)
+	g.gather(n, x, heavy)
+	g.Flow.Inverse(n, heavy, z, ld, keep)
+	g.keptN, g.keptDir = 0, Invert
+	if keep {
+		g.keptN = n
+	}
+}
+
+// VJP backpropagates through the last pass kept for it, as Flow.VJP does,
+// through the placer too after a forward pass. The cotangent of a placed
+// atom's coordinates after an inverse pass is 0: F drops them.
+func (g *Generator) VJP(dout, dld, din []float64) error {
+	if g.Spec.Atoms == 0 {
+		return g.Flow.VJP(dout, dld, din)
+	}
+	n := g.keptN
+	if n == 0 {
+		return fmt.Errorf("flows: no pass was kept for a vector-Jacobian product")
+	}
+	ng := 3 * len(g.Spec.Generated)
+	if g.keptDir == Invert {
+		if len(din) < n*g.Dim() {
+			return fmt.Errorf("flows: %d input cotangents for %d rows of %d", len(din), n, g.Dim())
+		}
+		g.scratch = grow(g.scratch, n*ng)
+		if err := g.Flow.VJP(dout, dld, g.scratch); err != nil {
+			return err
+		}
+		clear(din[:n*g.Dim()])
+		g.scatter(n, g.scratch, din)
+		return nil
+	}
+	if len(dout) < n*g.Dim() {
+		return fmt.Errorf("flows: %d output cotangents for %d rows of %d", len(dout), n, g.Dim())
+	}
+	g.scratch = grow(g.scratch, n*ng)
+	g.gather(n, dout, g.scratch)
+	if g.placer != nil {
+		g.placeBackward(n, dout, g.scratch)
+	}
+	return g.Flow.VJP(g.scratch, dld, din)
+}
+
+// Sample draws n configurations: z from the base, x = G(z), and log p_G(x)
+// = log q(z) - log |det dG^C/dz|.
+func (g *Generator) Sample(n int, rng *rand.Rand, keep bool) (z, x, logp []float64) {
+	d := g.LatentDim()
+	z, x, logp = make([]float64, n*d), make([]float64, n*g.Dim()), make([]float64, n)
+	for i := range z {
+		z[i] = g.Flow.Sigma * rng.NormFloat64()
+	}
+	g.Forward(n, z, x, logp, keep)
+	for r := 0; r < n; r++ {
+		logp[r] = g.Flow.LogBase(z[r*d:(r+1)*d]) - logp[r]
+	}
+	return z, x, logp
+}
+
+// LogProb returns log p_G of n configurations (of their generated atoms).
+func (g *Generator) LogProb(n int, x []float64) []float64 {
+	if g.Spec.Atoms == 0 {
+		return g.Flow.LogProb(n, x)
+	}
+	heavy := make([]float64, n*3*len(g.Spec.Generated))
+	g.gather(n, x, heavy)
+	return g.Flow.LogProb(n, heavy)
+}
+
+// heavyBuffer returns room for the flow's side of n rows: kept for VJP when
+// the pass is.
+func (g *Generator) heavyBuffer(n int, keep bool) []float64 {
+	size := n * 3 * len(g.Spec.Generated)
+	if keep {
+		g.heavy = grow(g.heavy, size)
+		return g.heavy
+	}
+	return make([]float64, size)
+}
+
+// gather copies the generated atoms' coordinates of n configurations.
+func (g *Generator) gather(n int, x, heavy []float64) {
+	N, ng := 3*g.Spec.Atoms, 3*len(g.Spec.Generated)
+	for r := 0; r < n; r++ {
+		for j, a := range g.Spec.Generated {
+			copy(heavy[r*ng+3*j:r*ng+3*j+3], x[r*N+3*a:r*N+3*a+3])
+		}
+	}
+}
+
+// scatter writes the generated atoms' coordinates into n configurations.
+func (g *Generator) scatter(n int, heavy, x []float64) {
+	N, ng := 3*g.Spec.Atoms, 3*len(g.Spec.Generated)
+	for r := 0; r < n; r++ {
+		for j, a := range g.Spec.Generated {
+			copy(x[r*N+3*a:r*N+3*a+3], heavy[r*ng+3*j:r*ng+3*j+3])
+		}
+	}
+}
+
+// place runs the placer on chunks of rows in parallel.
+func (g *Generator) place(n int, heavy, x []float64, keep bool) {
+	chunks := min(g.Flow.workers, max(1, n/16))
+	for len(g.caches) < chunks {
+		g.caches = append(g.caches, &placerCache{})
+	}
+	ng, N := 3*len(g.Spec.Generated), g.Dim()
+	p := g.Flow.Params.Values
+	parallel.For(chunks, chunks, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			a, b := c*n/chunks, (c+1)*n/chunks
+			g.placer.place(p, b-a, heavy[a*ng:b*ng], x[a*N:b*N], g.caches[c])
+		}
+	})
+	_ = keep // the caches always hold the last pass
+}
+
+func (g *Generator) placeBackward(n int, dout, dheavy []float64) {
+	chunks := min(g.Flow.workers, max(1, n/16))
+	ng, N := 3*len(g.Spec.Generated), g.Dim()
+	p := g.Flow.Params.Values
+	grads := make([][]float64, chunks)
+	parallel.For(chunks, chunks, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			a, b := c*n/chunks, (c+1)*n/chunks
+			grads[c] = g.placer.backward(p, b-a, g.heavy[a*ng:b*ng], dout[a*N:b*N], dheavy[a*ng:b*ng], g.caches[c])
+		}
+	})
+	for _, gr := range grads {
+		dst := g.Flow.Grad[g.placer.lo:g.placer.hi]
+		for i, v := range gr {
+			dst[i] += v
+		}
+	}
+}
+
+// GeneratedAtoms lists the atoms the flow generates, nil for a flow on
+// plain coordinates.
+func (g *Generator) GeneratedAtoms() []int {
+	if g.Spec.Atoms == 0 {
+		return nil
+	}
+	return g.Spec.Generated
+}
+
+// Parameters is the number of trainable parameters.
+func (g *Generator) Parameters() int { return g.Flow.Params.Trainable() }
+
+// Step applies Adam to the gradient accumulated by VJP; see Flow.Step.
+func (g *Generator) Step(lr, clip float64) float64 { return g.Flow.Step(lr, clip) }
+
+// SaveFile saves the parameters and the optimizer state (see Save).
+func (g *Generator) SaveFile(path string) error { return g.Save(path, true) }
+
+// LoadFile replaces the parameters (and the optimizer state, when saved)
+// by those of a file saved from a generator of the same architecture.
+func (g *Generator) LoadFile(path string) error {
+	h, err := Load(path)
+	if err != nil {
+		return err
+	}
+	a, b := g.Flow.Params.Params(), h.Flow.Params.Params()
+	if len(a) != len(b) {
+		return fmt.Errorf("%s: a flow of %d parameter arrays, this one has %d", path, len(b), len(a))
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || fmt.Sprint(a[i].Shape) != fmt.Sprint(b[i].Shape) {
+			return fmt.Errorf("%s: parameter %s %v where this flow has %s %v", path, b[i].Name, b[i].Shape, a[i].Name, a[i].Shape)
+		}
+	}
+	copy(g.Flow.Params.Values, h.Flow.Params.Values)
+	g.Flow.ZeroGrad()
+	return g.Flow.SetOptimizer(h.Flow.Optimizer())
+}

@@ -1,0 +1,85 @@
+package flows
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/flowmd/flowmd/topology"
+)
+
+// MoleculeSpec returns the spec of the thesis' two-stage generator for a
+// molecule: with placeHydrogens, the flow generates the heavy atoms and
+// the placer puts each hydrogen relative to the heavy atom it is bonded
+// to, starting from where the reference structure ref (3 numbers per
+// atom) has it; otherwise the flow generates every atom. The flow ends at
+// the reference's coordinates (Spec.Mean) unless flow says otherwise.
+func MoleculeSpec(psf *topology.PSF, ref []float64, placeHydrogens bool, flow Spec) (GeneratorSpec, error) {
+	n := len(psf.Atoms)
+	if len(ref) != 3*n {
+		return GeneratorSpec{}, fmt.Errorf("flows: the reference has %d coordinates, the molecule %d atoms", len(ref), n)
+	}
+	gs := GeneratorSpec{Flow: flow, Atoms: n}
+	g := topology.NewGraph(psf)
+	if !placeHydrogens {
+		for i := 0; i < n; i++ {
+			gs.Generated = append(gs.Generated, i)
+		}
+	} else {
+		gs.Generated = append(gs.Generated, g.Heavy...)
+		for _, heavy := range g.Heavy {
+			for _, h := range g.Hydrogens[heavy] {
+				gs.Placed = append(gs.Placed, h)
+				gs.Parents = append(gs.Parents, heavy)
+				for k := 0; k < 3; k++ {
+					gs.Offsets = append(gs.Offsets, ref[3*h+k]-ref[3*heavy+k])
+				}
+			}
+		}
+		if len(gs.Generated)+len(gs.Placed) != n {
+			return GeneratorSpec{}, fmt.Errorf("flows: %d atoms are neither heavy nor hydrogens bonded to a heavy atom (H2, or a hydrogen without bonds?)", n-len(gs.Generated)-len(gs.Placed))
+		}
+	}
+	if gs.Flow.Mean == nil {
+		for _, a := range gs.Generated {
+			gs.Flow.Mean = append(gs.Flow.Mean, ref[3*a:3*a+3]...)
+		}
+	}
+	return gs, nil
+}
+
+// FitStandardization sets the flow's final fixed map to the mean and the
+// standard deviation of each generated coordinate over frames
+// configurations (rows of 3 * Atoms numbers, or of Flow.Dim for plain
+// coordinates), so that a fresh flow already has the data's place and
+// scale. Standard deviations are floored at minStd.
+func (gs *GeneratorSpec) FitStandardization(data []float64, frames int, minStd float64) error {
+	var cols []int
+	width := gs.Flow.Dim
+	if gs.Atoms > 0 {
+		width = 3 * gs.Atoms
+		for _, a := range gs.Generated {
+			cols = append(cols, 3*a, 3*a+1, 3*a+2)
+		}
+	} else {
+		for i := 0; i < width; i++ {
+			cols = append(cols, i)
+		}
+	}
+	if frames < 2 || len(data) != frames*width {
+		return fmt.Errorf("flows: %d numbers are not %d (>= 2) configurations of %d", len(data), frames, width)
+	}
+	mean, std := make([]float64, len(cols)), make([]float64, len(cols))
+	for j, c := range cols {
+		var s, ss float64
+		for r := 0; r < frames; r++ {
+			v := data[r*width+c]
+			s += v
+			ss += v * v
+		}
+		m := s / float64(frames)
+		mean[j] = m
+		std[j] = math.Max(math.Sqrt(math.Max(ss/float64(frames)-m*m, 0)), minStd)
+	}
+	gs.Flow.Mean, gs.Flow.Std = mean, std
+	return nil
+}
