@@ -4,12 +4,17 @@ import "math"
 
 // alignment is the penalty of thesis section 2.4,
 //
-//	U(x) = lambda sum_i |x_i - R (x_i - c)|^2,
+//	U(x) = lambda sum_i |x_i - (R (x_i - c) + c_ref)|^2,
 //
-// where c is the centroid of x and R is the Kabsch rotation taking x - c onto
-// the centred reference, its angle capped at maxAngle (keeping the axis). It
-// pins the molecule's position and orientation near the reference's so that
-// a flow need not learn the six rigid-body degrees of freedom.
+// where c is the centroid of x, c_ref that of the reference and R the
+// Kabsch rotation taking x - c onto the centred reference, its angle capped
+// at maxAngle (keeping the axis). It pins the molecule's position and
+// orientation near the reference's so that a flow need not learn the six
+// rigid-body degrees of freedom. The thesis centres both at the origin;
+// here the aligned copy sits on the reference's centroid, so that a run
+// started from the reference structure (wherever its file puts it) starts
+// without penalty instead of being pulled to the origin by a force of
+// 2 lambda |c_ref| per coordinate.
 //
 // Its force is the exact negative gradient, including the dependence of R on
 // x, so that molecular dynamics conserves energy and finite differences
@@ -19,6 +24,7 @@ import "math"
 // rotation-vector parametrisation.
 type alignment struct {
 	y        []float64 // centred reference
+	cref     vec3      // the reference's centroid
 	lambda   float64
 	maxAngle float64
 }
@@ -36,7 +42,7 @@ func newAlignment(o *AlignOptions) *alignment {
 			y[3*i+k] -= c[k]
 		}
 	}
-	return &alignment{y: y, lambda: o.Lambda, maxAngle: o.MaxAngle}
+	return &alignment{y: y, cref: c, lambda: o.Lambda, maxAngle: o.MaxAngle}
 }
 
 type mat3 [3][3]float64
@@ -265,7 +271,7 @@ func (al *alignment) energy(x, f []float64) float64 {
 		xci := pos(xc, int32(i))
 		yi := pos(al.y, int32(i))
 		ai := r.mulVec(xci)
-		e[i] = xi.sub(ai)
+		e[i] = xi.sub(ai).sub(al.cref)
 		u += e[i].dot(e[i])
 		tsum = tsum.add(ai.cross(xi))
 		as := rStar.mulVec(xci)
@@ -291,7 +297,8 @@ func (al *alignment) energy(x, f []float64) float64 {
 	}
 	rt := r.transpose()
 	rst := rStar.transpose()
-	rc := rt.mulVec(c)
+	// The centroid's share: (1/n) sum_j R^T e_j = R^T (c - c_ref).
+	rc := rt.mulVec(c.sub(al.cref))
 	s := 2 * al.lambda
 	for i := 0; i < n; i++ {
 		yi := pos(al.y, int32(i))

@@ -137,7 +137,11 @@ func TestAlignmentPenalty(t *testing.T) {
 	sys, ref := loadReference(t, "dialanine")
 	y := flatten(ref.Configurations[0].Positions)
 	al := newAlignment(&AlignOptions{Reference: y, Lambda: 10, MaxAngle: math.Pi / 3})
-	yc := al.y // centred reference
+	// Rigid motions of the reference about its own centroid, where the
+	// aligned copy sits.
+	yc := al.y
+	c := al.cref
+	move := func(r mat3, shift vec3) []float64 { return transform(yc, r, c.add(shift)) }
 	sumSq := func(a, b []float64) float64 {
 		s := 0.0
 		for i := range a {
@@ -146,22 +150,22 @@ func TestAlignmentPenalty(t *testing.T) {
 		return s
 	}
 	axis := vec3{0.3, -0.5, 0.8}
-	if u := al.energy(yc, nil); u > 1e-18 {
-		t.Errorf("penalty of the centred reference: %g", u)
+	if u := al.energy(y, nil); u > 1e-18 {
+		t.Errorf("penalty of the reference: %g", u)
 	}
 	shift := vec3{1, 2, -0.5}
-	if u, want := al.energy(transform(yc, identity3(), shift), nil), 10*22*shift.dot(shift); math.Abs(u-want) > 1e-9*want {
+	if u, want := al.energy(move(identity3(), shift), nil), 10*22*shift.dot(shift); math.Abs(u-want) > 1e-9*want {
 		t.Errorf("translated reference: %g, want lambda N |t|^2 = %g", u, want)
 	}
 	for _, angle := range []float64{0.3, 1.0} {
-		x := transform(yc, rotation(axis, angle), vec3{})
-		if u, want := al.energy(x, nil), 10*sumSq(x, yc); math.Abs(u-want) > 1e-8*want {
+		x := move(rotation(axis, angle), vec3{})
+		if u, want := al.energy(x, nil), 10*sumSq(x, y); math.Abs(u-want) > 1e-8*want {
 			t.Errorf("rotated by %g: %g, want lambda |x - y|^2 = %g", angle, u, want)
 		}
 	}
 	// Beyond the cap the aligned structure is rotated back by pi/3 only.
-	x := transform(yc, rotation(axis, 2.0), vec3{})
-	back := transform(yc, rotation(axis, 2.0-math.Pi/3), vec3{})
+	x := move(rotation(axis, 2.0), vec3{})
+	back := move(rotation(axis, 2.0-math.Pi/3), vec3{})
 	if u, want := al.energy(x, nil), 10*sumSq(x, back); math.Abs(u-want) > 1e-8*want {
 		t.Errorf("rotated by 2 rad: %g, want %g with the rotation capped", u, want)
 	}
@@ -173,7 +177,7 @@ func TestAlignmentPenalty(t *testing.T) {
 	am := termModel(t, m.Plan(), TermAlignment)
 	noise := perturbed(t, make([]float64, len(y)), 1, 0.3, 9)
 	for _, angle := range []float64{0.4, 1.6, 2.9} {
-		x := transform(yc, rotation(axis, angle), vec3{0.7, -1.2, 2})
+		x := move(rotation(axis, angle), vec3{0.7, -1.2, 2})
 		for i := range x {
 			x[i] += noise[i]
 		}
