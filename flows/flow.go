@@ -28,6 +28,9 @@ type Flow struct {
 	// ZeroGrad, laid out like Params.Values.
 	Grad []float64
 	opt  *nn.Adam
+	// groups are the interior boundaries of the optimizer's parameter
+	// groups (objectives trained apart, such as the hydrogen placer).
+	groups []int
 	// p32 is the float32 copy of the parameters that float32 layers read,
 	// refreshed before every pass; nil when no layer needs it.
 	p32 *[]float32
@@ -106,9 +109,7 @@ func (f *Flow) pass(dir Direction, n int, in, out, ld []float64, keep bool) {
 		panic(fmt.Sprintf("flows: a pass over %d rows of %d got %d inputs, %d outputs, %d log-dets", n, dim, len(in), len(out), len(ld)))
 	}
 	f.keptN = 0
-	if f.p32 != nil {
-		*f.p32 = f.Params.Values32(*f.p32)
-	}
+	f.sync32()
 	if !keep {
 		parallel.For(n, f.workers, passRows, func(lo, hi int) {
 			w := f.pool.Get().(*workspace)
@@ -130,6 +131,13 @@ func (f *Flow) pass(dir Direction, n int, in, out, ld []float64, keep bool) {
 		}
 	})
 	f.kept = f.kept[:chunks]
+}
+
+// sync32 refreshes the float32 copy of the parameters, if layers use it.
+func (f *Flow) sync32() {
+	if f.p32 != nil {
+		*f.p32 = f.Params.Values32(*f.p32)
+	}
 }
 
 // run passes n rows through every layer on one worker.
@@ -232,7 +240,7 @@ func (f *Flow) ZeroGrad() {
 // returns its norm before clipping.
 func (f *Flow) Step(lr, clip float64) float64 {
 	if f.opt == nil {
-		f.opt = nn.NewAdam(f.Params.Len())
+		f.opt = nn.NewAdam(f.Params.Len(), f.groups...)
 	}
 	norm := nn.ClipNorm(f.Grad, clip)
 	f.opt.Step(f.Params.Values, f.Grad, lr)
@@ -246,8 +254,8 @@ func (f *Flow) Optimizer() *nn.Adam { return f.opt }
 
 // SetOptimizer restores an Adam state saved from this flow.
 func (f *Flow) SetOptimizer(a *nn.Adam) error {
-	if a != nil && (len(a.M) != f.Params.Len() || len(a.V) != f.Params.Len()) {
-		return fmt.Errorf("flows: optimizer state for %d parameters, the flow has %d", len(a.M), f.Params.Len())
+	if a != nil && (len(a.M) != f.Params.Len() || len(a.V) != f.Params.Len() || len(a.T) != len(f.groups)+1) {
+		return fmt.Errorf("flows: optimizer state for %d parameters in %d groups, the flow has %d in %d", len(a.M), len(a.T), f.Params.Len(), len(f.groups)+1)
 	}
 	f.opt = a
 	return nil

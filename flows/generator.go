@@ -26,6 +26,8 @@ type Generator struct {
 	caches  []*placerCache // one per chunk of a kept pass
 	keptN   int
 	keptDir Direction
+	placeN  int // rows of the last kept Place
+
 	heavy   []float64 // the flow's side of the last kept pass, n x 3 Ng
 	scratch []float64
 }
@@ -83,8 +85,12 @@ func NewGenerator(gs GeneratorSpec) (*Generator, error) {
 	if g.Flow, err = newFlow(s, layers, sp); err != nil {
 		return nil, err
 	}
-	if g.placer != nil && g.Flow.p32 != nil {
-		g.placer.useFloat32(g.Flow.p32)
+	if g.placer != nil {
+		// The placer is trained on its own objective: its own Adam group.
+		g.Flow.groups = []int{g.placer.lo}
+		if g.Flow.p32 != nil {
+			g.placer.useFloat32(g.Flow.p32)
+		}
 	}
 	return g, nil
 }
@@ -142,7 +148,7 @@ func (g *Generator) Forward(n int, z, x, ld []float64, keep bool) {
 	if g.placer != nil {
 		g.place(n, heavy, x, keep)
 	}
-	g.keptN, g.keptDir = 0, Generate
+	g.keptN, g.keptDir, g.placeN = 0, Generate, 0
 	if keep {
 		g.keptN = n
 	}
@@ -159,7 +165,7 @@ func (g *Generator) Inverse(n int, x, z, ld []float64, keep bool) {
 	heavy := g.heavyBuffer(n, false)
 	g.gather(n, x, heavy)
 	g.Flow.Inverse(n, heavy, z, ld, keep)
-	g.keptN, g.keptDir = 0, Invert
+	g.keptN, g.keptDir, g.placeN = 0, Invert, 0
 	if keep {
 		g.keptN = n
 	}
@@ -329,4 +335,41 @@ func (g *Generator) LoadFile(path string) error {
 	copy(g.Flow.Params.Values, h.Flow.Params.Values)
 	g.Flow.ZeroGrad()
 	return g.Flow.SetOptimizer(h.Flow.Optimizer())
+}
+
+// HasPlacer reports whether some atoms are placed rather than generated.
+func (g *Generator) HasPlacer() bool { return g.placer != nil }
+
+// Place puts the placed atoms of n configurations x (rows of Dim) where the
+// placer puts them given their generated atoms, in place. With keep, a
+// PlacerVJP can follow: this is how the placer is trained on data, with
+// the generated atoms fixed.
+func (g *Generator) Place(n int, x []float64, keep bool) {
+	if g.placer == nil {
+		return
+	}
+	heavy := g.heavyBuffer(n, keep)
+	g.gather(n, x, heavy)
+	g.Flow.sync32()
+	g.place(n, heavy, x, keep)
+	g.keptN, g.placeN = 0, 0
+	if keep {
+		g.placeN = n
+	}
+}
+
+// PlacerVJP backpropagates the cotangents of whole configurations through
+// the last kept Place into the placer's parameters (their gradient
+// accumulates in Flow.Grad; the generated atoms are held fixed).
+func (g *Generator) PlacerVJP(dout []float64) error {
+	n := g.placeN
+	if n == 0 || g.placer == nil {
+		return fmt.Errorf("flows: no Place was kept for a placer VJP")
+	}
+	if len(dout) < n*g.Dim() {
+		return fmt.Errorf("flows: %d cotangents for %d rows of %d", len(dout), n, g.Dim())
+	}
+	g.scratch = grow(g.scratch, n*3*len(g.Spec.Generated))
+	g.placeBackward(n, dout, g.scratch)
+	return nil
 }

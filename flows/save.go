@@ -30,7 +30,7 @@ func (g *Generator) Save(path string, optimizer bool) error {
 		arrays = append(arrays,
 			dataset.Array{Name: "optimizer.m", Shape: []int{len(opt.M)}, Data: opt.M},
 			dataset.Array{Name: "optimizer.v", Shape: []int{len(opt.V)}, Data: opt.V},
-			dataset.Array{Name: "optimizer.step", Shape: []int{1}, Data: []float64{float64(opt.T)}})
+			dataset.Array{Name: "optimizer.step", Shape: []int{len(opt.T)}, Data: int64s(opt.T)})
 	}
 	return dataset.WriteArchive(path, arrays)
 }
@@ -66,11 +66,14 @@ func Load(path string) (*Generator, error) {
 		m, _, err1 := d.Float64("optimizer.m")
 		v, _, err2 := d.Float64("optimizer.v")
 		t, _, err3 := d.Float64("optimizer.step")
-		if err1 != nil || err2 != nil || err3 != nil || len(t) != 1 {
-			return nil, fmt.Errorf("%s: incomplete optimizer state", path)
+		if err1 != nil || err2 != nil || err3 != nil || len(m) != g.Flow.Params.Len() || len(v) != len(m) || len(t) != len(g.Flow.groups)+1 {
+			return nil, fmt.Errorf("%s: the optimizer state does not fit the flow", path)
 		}
-		opt := nn.NewAdam(len(m))
-		opt.M, opt.V, opt.T = m, v, int64(t[0])
+		opt := nn.NewAdam(len(m), g.Flow.groups...)
+		opt.M, opt.V = m, v
+		for i, s := range t {
+			opt.T[i] = int64(s)
+		}
 		if err := g.Flow.SetOptimizer(opt); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -93,4 +96,12 @@ func (g *Generator) LoadParams(d *dataset.Dataset, path string) error {
 		copy(p.Of(ps.Values), vals)
 	}
 	return nil
+}
+
+func int64s(v []int64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }

@@ -31,7 +31,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			t.Fatalf("parameter %d: saved %g, loaded %g", i, v, h.Flow.Params.Values[i])
 		}
 	}
-	if h.Flow.Optimizer() == nil || h.Flow.Optimizer().T != 1 || h.Flow.Optimizer().M[5] != g.Flow.Optimizer().M[5] {
+	if h.Flow.Optimizer() == nil || h.Flow.Optimizer().T[0] != 1 || h.Flow.Optimizer().M[5] != g.Flow.Optimizer().M[5] {
 		t.Error("the optimizer state did not survive")
 	}
 	z := randRows(rand.New(rand.NewPCG(2, 2)), 3, 9, 1)

@@ -165,6 +165,20 @@ func TestAdamFirstSteps(t *testing.T) {
 	}
 }
 
+// TestAdamGroups: a group without gradient keeps its values and state.
+func TestAdamGroups(t *testing.T) {
+	a := NewAdam(4, 2)
+	x := []float64{1, 1, 1, 1}
+	a.Step(x, []float64{1, 1, 1, 1}, 0.1)
+	a.Step(x, []float64{1, 1, 0, 0}, 0.1)
+	if x[2] != x[3] || math.Abs(x[2]-0.9) > 1e-6 || a.T[0] != 2 || a.T[1] != 1 || math.Abs(a.M[2]-0.1) > 1e-15 {
+		t.Errorf("values %v, step counts %v", x, a.T)
+	}
+	if math.Abs(x[0]-0.8) > 1e-6 {
+		t.Errorf("the first group ended at %g, want 0.8", x[0])
+	}
+}
+
 func TestClipNorm(t *testing.T) {
 	g := []float64{3, 4}
 	if n := ClipNorm(g, 1); n != 5 || math.Abs(Norm(g)-1) > 1e-15 {

@@ -183,6 +183,30 @@ func TestBenchEnergy(t *testing.T) {
 	}
 }
 
+func TestBenchFlow(t *testing.T) {
+	code, out, errs := mdrun(t, "bench", "flow", "--dim", "6", "--blocks", "1", "--hidden", "8", "--batch", "16", "--sample-batch", "64", "--duration", "50ms", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct {
+		Dim                int     `json:"dim"`
+		Parameters         int     `json:"parameters"`
+		TrainingStepsPerS  float64 `json:"training_steps_per_second"`
+		SamplesPerSecond   float64 `json:"samples_per_second"`
+		DensitiesPerSecond float64 `json:"densities_per_second"`
+		BLAS               string  `json:"blas"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Dim != 6 || res.Parameters == 0 || !(res.TrainingStepsPerS > 0) || !(res.SamplesPerSecond > 0) || !(res.DensitiesPerSecond > 0) || res.BLAS == "" {
+		t.Errorf("%+v", res)
+	}
+	if code, _, errs := mdrun(t, "bench", "flow", "--precision", "float16"); code != exitUsage || !strings.Contains(errs, "float16") {
+		t.Errorf("precision float16: exit %d: %s", code, errs)
+	}
+}
+
 // TestRunRefusesBadConfigBeforeWriting: a missing input file, an unknown
 // key or a value out of range stops mdrun run before any output exists.
 func TestRunRefusesBadConfigBeforeWriting(t *testing.T) {
