@@ -18,8 +18,8 @@ go version
 
 # Debian packages the tests use: OpenMM and NumPy, for the cross-check of
 # the energy against OpenMM itself (engine/openmm_test.go), NumPy for the
-# .npz datasets, MDTraj for the DCD trajectories, and gRPC for Python for
-# the Python plugin.
+# .npz datasets, MDTraj for the DCD trajectories, gRPC for Python for the
+# Python plugin, and OpenBLAS for the flows.
 need=()
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
 /usr/bin/python3 -c 'from simtk import openmm' 2>/dev/null || need+=(python3-simtk)
@@ -27,6 +27,9 @@ need=()
 /usr/bin/python3 -c 'import grpc' 2>/dev/null || need+=(python3-grpcio)
 /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null || need+=(python3-protobuf)
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || need+=(python3-cryptography)
+# OpenBLAS, which the flows' matrix products use when present (nn/openblas.go
+# opens it at run time; without it they run on gonum's own GEMM).
+ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0' || need+=(libopenblas0)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "== installing ${need[*]}"
 	sudo=""
