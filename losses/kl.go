@@ -79,6 +79,12 @@ const (
 	WeightsNone = "none"
 )
 
+// CheckWeights reports whether scheme names a batch-weight scheme.
+func CheckWeights(scheme string) error {
+	_, err := batchWeights(scheme, 1, []float64{0})
+	return err
+}
+
 // batchWeights returns the detached, mean-1 weights of a scheme for log
 // ratios r.
 func batchWeights(scheme string, temperature float64, r []float64) ([]float64, error) {

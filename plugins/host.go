@@ -81,6 +81,7 @@ func clientPlugins() map[int]plugin.PluginSet {
 		kindInfo:       &InfoPlugin{},
 		KindForceField: &ForceFieldPlugin{},
 		KindFlow:       &FlowPlugin{},
+		KindLoss:       &LossPlugin{},
 	}}
 }
 
