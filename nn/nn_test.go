@@ -2,9 +2,9 @@ package nn
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
-	"math/rand/v2"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"

@@ -170,7 +170,7 @@ library the products ran on and the OpenBLAS settings of the environment.`,
 		if res.BLASNote != "" {
 			blas += " (" + res.BLASNote + ")"
 		}
-		if res.OpenBLASCoretype != "" || res.OpenBLASL2Size != "" {
+		if res.BLAS == "openblas" && (res.OpenBLASCoretype != "" || res.OpenBLASL2Size != "") {
 			blas += fmt.Sprintf(" with OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s", res.OpenBLASCoretype, res.OpenBLASL2Size)
 		}
 		fmt.Fprintf(w, "BLAS\t%s\n", blas)
