@@ -307,6 +307,9 @@ func (g *Generator) GeneratedAtoms() []int {
 	return g.Spec.Generated
 }
 
+// BaseSigma is the standard deviation of the Gaussian base of z.
+func (g *Generator) BaseSigma() float64 { return g.Flow.Sigma }
+
 // Parameters is the number of trainable parameters.
 func (g *Generator) Parameters() int { return g.Flow.Params.Trainable() }
 

@@ -24,6 +24,8 @@ type FlowModel interface {
 	// placed deterministically), nil for a flow on plain coordinates.
 	GeneratedAtoms() []int
 	Parameters() int
+	// BaseSigma is the standard deviation of the Gaussian base of z.
+	BaseSigma() float64
 	Sample(n int, rng *rand.Rand, keep bool) (z, x, logp []float64)
 	Forward(n int, z, x, ld []float64, keep bool)
 	Inverse(n int, x, z, ld []float64, keep bool)
@@ -80,7 +82,7 @@ func (s *flowServer) describe() (*pluginpb.FlowInfo, error) {
 		return nil, status.Error(codes.FailedPrecondition, "the flow is not configured: call Configure first")
 	}
 	m := s.model
-	info := &pluginpb.FlowInfo{Plugin: s.info, LatentDim: int64(m.LatentDim()), Dim: int64(m.Dim()), Parameters: int64(m.Parameters())}
+	info := &pluginpb.FlowInfo{Plugin: s.info, LatentDim: int64(m.LatentDim()), Dim: int64(m.Dim()), Parameters: int64(m.Parameters()), BaseSigma: m.BaseSigma()}
 	for _, a := range m.GeneratedAtoms() {
 		info.GeneratedAtoms = append(info.GeneratedAtoms, int64(a))
 	}
@@ -260,8 +262,8 @@ func (h *Host) Flow(ctx context.Context, spec Spec, options map[string]string) (
 	if err != nil {
 		return nil, r.explain("Configure", err)
 	}
-	if info.GetLatentDim() < 1 || info.GetDim() < 1 {
-		return nil, r.explain("Configure", fmt.Errorf("the plugin reports dimensions %d and %d", info.GetLatentDim(), info.GetDim()))
+	if info.GetLatentDim() < 1 || info.GetDim() < 1 || !(info.GetBaseSigma() > 0) {
+		return nil, r.explain("Configure", fmt.Errorf("the plugin reports dimensions %d and %d and base sigma %g", info.GetLatentDim(), info.GetDim(), info.GetBaseSigma()))
 	}
 	return &RemoteFlow{client: client, info: info, wrap: r.explain, Spec: spec}, nil
 }

@@ -600,8 +600,11 @@ type FlowInfo struct {
 	// deterministically (the thesis' hydrogens)
 	GeneratedAtoms []int64 `protobuf:"varint,4,rep,packed,name=generated_atoms,json=generatedAtoms,proto3" json:"generated_atoms,omitempty"`
 	Parameters     int64   `protobuf:"varint,5,opt,name=parameters,proto3" json:"parameters,omitempty"` // number of trainable parameters
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// standard deviation of the Gaussian base N(0, sigma^2 I) of z, so that
+	// a trainer can compute log q_N(z) and its gradient
+	BaseSigma     float64 `protobuf:"fixed64,6,opt,name=base_sigma,json=baseSigma,proto3" json:"base_sigma,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FlowInfo) Reset() {
@@ -665,6 +668,13 @@ func (x *FlowInfo) GetGeneratedAtoms() []int64 {
 func (x *FlowInfo) GetParameters() int64 {
 	if x != nil {
 		return x.Parameters
+	}
+	return 0
+}
+
+func (x *FlowInfo) GetBaseSigma() float64 {
+	if x != nil {
+		return x.BaseSigma
 	}
 	return 0
 }
@@ -1549,7 +1559,7 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vSharedBatch\x12\x14\n" +
 	"\x05batch\x18\x01 \x01(\x03R\x05batch\x12#\n" +
 	"\rcoords_offset\x18\x02 \x01(\x03R\fcoordsOffset\x12#\n" +
-	"\routput_offset\x18\x03 \x01(\x03R\foutputOffset\"\xba\x01\n" +
+	"\routput_offset\x18\x03 \x01(\x03R\foutputOffset\"\xd9\x01\n" +
 	"\bFlowInfo\x124\n" +
 	"\x06plugin\x18\x01 \x01(\v2\x1c.flowmd.plugin.v1.PluginInfoR\x06plugin\x12\x1d\n" +
 	"\n" +
@@ -1558,7 +1568,9 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0fgenerated_atoms\x18\x04 \x03(\x03R\x0egeneratedAtoms\x12\x1e\n" +
 	"\n" +
 	"parameters\x18\x05 \x01(\x03R\n" +
-	"parameters\"1\n" +
+	"parameters\x12\x1d\n" +
+	"\n" +
+	"base_sigma\x18\x06 \x01(\x01R\tbaseSigma\"1\n" +
 	"\rSampleRequest\x12\f\n" +
 	"\x01n\x18\x01 \x01(\x03R\x01n\x12\x12\n" +
 	"\x04seed\x18\x02 \x01(\x04R\x04seed\"\x8c\x01\n" +
