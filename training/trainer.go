@@ -1,0 +1,384 @@
+// Package training runs the training loop of a flow: a step draws samples
+// where its loss wants them (the data, the model with reparameterized
+// gradients, or the model's detached samples scored by the inverse pass),
+// evaluates the energy, hands the per-sample numbers to the loss, turns the
+// loss's gradients into cotangents of the flow's pass and takes an
+// optimizer step. The flow, the loss and the energy are interfaces: built
+// in, or plugins reached through the protocol. The trainer plugin and
+// mdrun train are built on it.
+package training
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/flowmd/flowmd/flows"
+	"github.com/flowmd/flowmd/forcefields"
+	"github.com/flowmd/flowmd/losses"
+)
+
+// Flow is what a trainer trains: a flow plugin (plugins.RemoteFlow) or a
+// generator in process (Local).
+type Flow interface {
+	LatentDim() int
+	Dim() int
+	BaseSigma() float64
+	Forward(ctx context.Context, z []float64, keep bool) (x, ld []float64, err error)
+	Inverse(ctx context.Context, x []float64, keep bool) (z, ld []float64, err error)
+	VJP(ctx context.Context, dout, dld []float64) ([]float64, error)
+	Step(ctx context.Context, lr, clip float64) (float64, error)
+	Save(ctx context.Context, path string) error
+}
+
+// Trainer holds what every step uses.
+type Trainer struct {
+	Flow   Flow
+	Energy forcefields.Model // on configurations of Flow.Dim()
+	Beta   float64           // 1/kT in the energy's units
+	// Data are Frames configurations (rows of Flow.Dim()): the dataset of
+	// pre-training, of data losses and of evaluation.
+	Data   []float64
+	Frames int
+
+	rng  *rand.Rand
+	pcg  *rand.PCG
+	perm []int
+	pos  int
+}
+
+// New returns a trainer whose random draws (latent samples, minibatches)
+// follow seed.
+func New(f Flow, energy forcefields.Model, beta float64, data []float64, frames int, seed uint64) (*Trainer, error) {
+	if energy != nil && energy.Dim() != f.Dim() {
+		return nil, fmt.Errorf("training: the energy works on %d coordinates, the flow on %d", energy.Dim(), f.Dim())
+	}
+	if data != nil && len(data) != frames*f.Dim() {
+		return nil, fmt.Errorf("training: %d numbers are not %d configurations of %d", len(data), frames, f.Dim())
+	}
+	pcg := rand.NewPCG(seed, 0x747261696e)
+	return &Trainer{Flow: f, Energy: energy, Beta: beta, Data: data, Frames: frames, pcg: pcg, rng: rand.New(pcg)}, nil
+}
+
+// RandomState and SetRandomState save and restore the trainer's random
+// stream, for checkpoints that resume exactly.
+func (t *Trainer) RandomState() ([]byte, error) { return t.pcg.MarshalBinary() }
+func (t *Trainer) SetRandomState(b []byte) error {
+	t.perm, t.pos = nil, 0
+	return t.pcg.UnmarshalBinary(b)
+}
+
+// StepResult is what one step reports.
+type StepResult struct {
+	Loss     float64
+	GradNorm float64
+	Metrics  map[string]float64
+}
+
+// Step takes one optimizer step of the flow on loss over a batch of n
+// samples, with learning rate lr and gradient-norm clip (when positive).
+func (t *Trainer) Step(ctx context.Context, loss losses.Loss, n int, lr, clip float64) (StepResult, error) {
+	res, err := t.Accumulate(ctx, loss, n)
+	if err != nil {
+		return StepResult{}, err
+	}
+	norm, err := t.Flow.Step(ctx, lr, clip)
+	if err != nil {
+		return StepResult{}, err
+	}
+	return StepResult{Loss: res.Value, GradNorm: norm, Metrics: res.Metrics}, nil
+}
+
+// Accumulate evaluates loss on a batch of n samples and adds its gradient
+// to the flow's, without a step: Step is Accumulate and the optimizer.
+func (t *Trainer) Accumulate(ctx context.Context, loss losses.Loss, n int) (losses.Result, error) {
+	if n < 1 {
+		return losses.Result{}, fmt.Errorf("training: batch %d", n)
+	}
+	info := loss.Info()
+	if len(info.Samples) == 0 {
+		return losses.Result{}, fmt.Errorf("training: the loss %s does not say where its samples come from", info.Name)
+	}
+	var res losses.Result
+	var err error
+	switch info.Samples[0] {
+	case losses.Data:
+		res, err = t.inverseStep(ctx, loss, info, n, true)
+	case losses.ModelDetached:
+		res, err = t.inverseStep(ctx, loss, info, n, false)
+	case losses.ModelReparameterized:
+		res, err = t.forwardStep(ctx, loss, info, n)
+	default:
+		return losses.Result{}, fmt.Errorf("training: the loss %s draws samples from %q, expected %s, %s or %s", info.Name, info.Samples[0], losses.Data, losses.ModelDetached, losses.ModelReparameterized)
+	}
+	if err != nil {
+		return res, err
+	}
+	if math.IsNaN(res.Value) || math.IsInf(res.Value, 0) {
+		return res, fmt.Errorf("training: the loss %s is %g", info.Name, res.Value)
+	}
+	return res, nil
+}
+
+// dataBatch draws n configurations of the data without replacement within
+// an epoch.
+func (t *Trainer) dataBatch(n int) ([]float64, error) {
+	if t.Frames == 0 {
+		return nil, fmt.Errorf("training: the loss needs data and the trainer has none")
+	}
+	dim := t.Flow.Dim()
+	x := make([]float64, 0, n*dim)
+	for r := 0; r < n; r++ {
+		if t.pos == len(t.perm) {
+			t.perm, t.pos = t.rng.Perm(t.Frames), 0
+		}
+		i := t.perm[t.pos]
+		t.pos++
+		x = append(x, t.Data[i*dim:(i+1)*dim]...)
+	}
+	return x, nil
+}
+
+// latent draws n rows from the base N(0, sigma^2 I) and returns them with
+// their log-densities.
+func (t *Trainer) latent(n int) (z, logq []float64) {
+	d, s := t.Flow.LatentDim(), t.Flow.BaseSigma()
+	z, logq = make([]float64, n*d), make([]float64, n)
+	for i := range z {
+		z[i] = s * t.rng.NormFloat64()
+	}
+	for r := 0; r < n; r++ {
+		logq[r] = logBase(z[r*d:(r+1)*d], s)
+	}
+	return z, logq
+}
+
+func logBase(z []float64, sigma float64) float64 {
+	var ss float64
+	for _, v := range z {
+		ss += v * v
+	}
+	return -0.5*ss/(sigma*sigma) - 0.5*float64(len(z))*math.Log(2*math.Pi*sigma*sigma)
+}
+
+// energies returns beta U of n configurations and, when forces, beta
+// times their forces.
+func (t *Trainer) energies(ctx context.Context, x []float64, n int, forces bool) (betaU, betaF []float64, err error) {
+	if t.Energy == nil {
+		return nil, nil, fmt.Errorf("training: the loss needs energies and the trainer has no energy model")
+	}
+	b := forcefields.NewBatch(t.Energy, n, forces, false)
+	copy(b.Coords, x)
+	if err := t.Energy.Evaluate(ctx, b); err != nil {
+		return nil, nil, err
+	}
+	for i := range b.Energy {
+		b.Energy[i] *= t.Beta
+	}
+	for i := range b.Forces {
+		b.Forces[i] *= t.Beta
+	}
+	return b.Energy, b.Forces, nil
+}
+
+// inverseStep scores configurations by the inverse pass, log p_G(x) =
+// log q(F(x)) + log |det dF/dx|, and backpropagates the loss's gradient of
+// log p_G through it: dz = g (-z / sigma^2), dld = g. The configurations are
+// the data's, or the model's own detached samples.
+func (t *Trainer) inverseStep(ctx context.Context, loss losses.Loss, info losses.Info, n int, data bool) (losses.Result, error) {
+	var x []float64
+	var err error
+	if data {
+		x, err = t.dataBatch(n)
+	} else {
+		z, _ := t.latent(n)
+		x, _, err = t.Flow.Forward(ctx, z, false)
+	}
+	if err != nil {
+		return losses.Result{}, err
+	}
+	in := losses.Inputs{}
+	if needs(info, losses.BetaU) {
+		if in[losses.BetaU], _, err = t.energies(ctx, x, n, false); err != nil {
+			return losses.Result{}, err
+		}
+	}
+	zf, ld, err := t.Flow.Inverse(ctx, x, true)
+	if err != nil {
+		return losses.Result{}, err
+	}
+	d, s := t.Flow.LatentDim(), t.Flow.BaseSigma()
+	logp := make([]float64, n)
+	for r := range logp {
+		logp[r] = logBase(zf[r*d:(r+1)*d], s) + ld[r]
+	}
+	in[losses.LogPG] = logp
+	if needs(info, losses.Coords) {
+		in[losses.Coords] = x
+	}
+	if needs(info, losses.FromData) {
+		in[losses.FromData] = constant(n, boolToFloat(data))
+	}
+	res, err := loss.Evaluate(in)
+	if err != nil {
+		return res, err
+	}
+	g := res.Grad[losses.LogPG]
+	if len(g) != n {
+		return res, fmt.Errorf("training: the loss %s gave %d gradients of log p_G for %d samples", info.Name, len(g), n)
+	}
+	dz := make([]float64, n*d)
+	for r := 0; r < n; r++ {
+		for k := 0; k < d; k++ {
+			dz[r*d+k] = -g[r] * zf[r*d+k] / (s * s)
+		}
+	}
+	_, err = t.Flow.VJP(ctx, dz, g)
+	return res, err
+}
+
+// forwardStep draws reparameterized samples x = G(z) and backpropagates
+// through the forward pass: the loss's gradient of beta U times the
+// energy's gradient, its gradient of the coordinates, and minus its
+// gradient of log p_G = log q(z) - log |det dG/dz| for the log-det.
+func (t *Trainer) forwardStep(ctx context.Context, loss losses.Loss, info losses.Info, n int) (losses.Result, error) {
+	z, logq := t.latent(n)
+	x, ld, err := t.Flow.Forward(ctx, z, true)
+	if err != nil {
+		return losses.Result{}, err
+	}
+	dim := t.Flow.Dim()
+	in := losses.Inputs{losses.LogQN: logq}
+	var betaF []float64
+	if needs(info, losses.BetaU) {
+		if in[losses.BetaU], betaF, err = t.energies(ctx, x, n, info.NeedsForces); err != nil {
+			return losses.Result{}, err
+		}
+	}
+	logp := make([]float64, n)
+	for r := range logp {
+		logp[r] = logq[r] - ld[r]
+	}
+	in[losses.LogPG] = logp
+	if needs(info, losses.Coords) {
+		in[losses.Coords] = x
+	}
+	if needs(info, losses.RefCoords) {
+		if err := t.reference(ctx, info, in, n); err != nil {
+			return losses.Result{}, err
+		}
+		// The reference batch's forward pass dropped the kept one: keep
+		// it again.
+		if _, _, err := t.Flow.Forward(ctx, z, true); err != nil {
+			return losses.Result{}, err
+		}
+	}
+	res, err := loss.Evaluate(in)
+	if err != nil {
+		return res, err
+	}
+	dx := make([]float64, n*dim)
+	if gu := res.Grad[losses.BetaU]; gu != nil && info.NeedsForces {
+		for r := 0; r < n; r++ {
+			for k := 0; k < dim; k++ {
+				dx[r*dim+k] = -gu[r] * betaF[r*dim+k] // d(beta U)/dx = -beta F
+			}
+		}
+	}
+	if gx := res.Grad[losses.Coords]; gx != nil {
+		for i, v := range gx {
+			dx[i] += v
+		}
+	}
+	dld := make([]float64, n)
+	if g := res.Grad[losses.LogPG]; g != nil {
+		for r := range dld {
+			dld[r] = -g[r]
+		}
+	}
+	_, err = t.Flow.VJP(ctx, dx, dld)
+	return res, err
+}
+
+// reference adds the reference batch of the optimal-transport losses: the
+// data's configurations, or the model's detached samples with their
+// energies and densities.
+func (t *Trainer) reference(ctx context.Context, info losses.Info, in losses.Inputs, n int) error {
+	if len(info.Samples) > 1 && info.Samples[1] == losses.Data {
+		y, err := t.dataBatch(n)
+		in[losses.RefCoords] = y
+		return err
+	}
+	z, logq := t.latent(n)
+	y, ld, err := t.Flow.Forward(ctx, z, false)
+	if err != nil {
+		return err
+	}
+	for r := range logq {
+		logq[r] -= ld[r]
+	}
+	in[losses.RefCoords], in[losses.RefLogPG] = y, logq
+	in[losses.RefBetaU], _, err = t.energies(ctx, y, n, false)
+	return err
+}
+
+func needs(info losses.Info, name string) bool {
+	for _, s := range info.Inputs {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+func constant(n int, v float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func boolToFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Local adapts a generator in process to the Flow a trainer trains.
+func Local(g *flows.Generator) Flow { return local{g} }
+
+type local struct{ g *flows.Generator }
+
+func (l local) LatentDim() int     { return l.g.LatentDim() }
+func (l local) Dim() int           { return l.g.Dim() }
+func (l local) BaseSigma() float64 { return l.g.BaseSigma() }
+
+func (l local) Forward(_ context.Context, z []float64, keep bool) ([]float64, []float64, error) {
+	n := len(z) / l.g.LatentDim()
+	x, ld := make([]float64, n*l.g.Dim()), make([]float64, n)
+	l.g.Forward(n, z, x, ld, keep)
+	return x, ld, nil
+}
+
+func (l local) Inverse(_ context.Context, x []float64, keep bool) ([]float64, []float64, error) {
+	n := len(x) / l.g.Dim()
+	z, ld := make([]float64, n*l.g.LatentDim()), make([]float64, n)
+	l.g.Inverse(n, x, z, ld, keep)
+	return z, ld, nil
+}
+
+func (l local) VJP(_ context.Context, dout, dld []float64) ([]float64, error) {
+	n := len(dld)
+	in := l.g.LatentDim()
+	if len(dout) == n*l.g.LatentDim() {
+		in = l.g.Dim() // after an inverse pass the inputs are configurations
+	}
+	din := make([]float64, n*in)
+	return din, l.g.VJP(dout, dld, din)
+}
+
+func (l local) Step(_ context.Context, lr, clip float64) (float64, error) { return l.g.Step(lr, clip), nil }
+func (l local) Save(_ context.Context, path string) error                 { return l.g.SaveFile(path) }

@@ -1,0 +1,122 @@
+package training
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/flowmd/flowmd/flows"
+	"github.com/flowmd/flowmd/forcefields/analytic"
+	"github.com/flowmd/flowmd/losses"
+)
+
+// smallTrainer is a 2D coupling flow with moved parameters on the thesis'
+// medium double well at kT = 1, with 64 configurations of data.
+func smallTrainer(t *testing.T) (*Trainer, *flows.Generator) {
+	t.Helper()
+	g, err := flows.NewGenerator(flows.GeneratorSpec{Flow: flows.Spec{Dim: 2, Blocks: 1, Hidden: 8, Scale: true, Sigma: 1.3, Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	for i := range g.Flow.Params.Values {
+		g.Flow.Params.Values[i] += 0.3 * rng.NormFloat64()
+	}
+	dw, err := analytic.New("double_well_medium", map[string]float64{"dim": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]float64, 128)
+	for i := range data {
+		data[i] = rng.NormFloat64()
+	}
+	tr, err := New(Local(g), dw, 1, data, 64, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, g
+}
+
+// TestGradientsAreFiniteDifferences checks the trainer's chain rule from
+// the loss's per-sample gradients to the flow's parameters, for the
+// inverse pass on data (maximum likelihood) and the forward pass with
+// forces (reverse KL, Renyi) and with coordinates (Sinkhorn): the
+// accumulated gradient equals finite differences of the loss's value,
+// drawn with the same random state.
+func TestGradientsAreFiniteDifferences(t *testing.T) {
+	ctx := context.Background()
+	for _, l := range []losses.Loss{losses.MaximumLikelihood{}, losses.ReverseKL{}, losses.Renyi{},
+		losses.Sinkhorn{Epsilon: 1, Iterations: 3000}} {
+		t.Run(l.Info().Name, func(t *testing.T) {
+			tr, g := smallTrainer(t)
+			state, err := tr.RandomState()
+			if err != nil {
+				t.Fatal(err)
+			}
+			value := func() float64 {
+				if err := tr.SetRandomState(state); err != nil {
+					t.Fatal(err)
+				}
+				res, err := tr.Accumulate(ctx, l, 6)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res.Value
+			}
+			value()
+			grad := append([]float64(nil), g.Flow.Grad...)
+			p := g.Flow.Params.Values
+			const h = 1e-6
+			bad := 0
+			for i := range p {
+				old := p[i]
+				p[i] = old + h
+				vp := value()
+				p[i] = old - h
+				vm := value()
+				p[i] = old
+				fd := (vp - vm) / (2 * h)
+				if math.Abs(fd-grad[i]) > 2e-6*(1+math.Abs(fd)) && bad < 5 {
+					bad++
+					t.Errorf("parameter %d: trainer %.10g, finite difference %.10g", i, grad[i], fd)
+				}
+			}
+		})
+	}
+}
+
+// TestMaximumLikelihoodLearns: steps of ML lower the negative
+// log-likelihood of the data.
+func TestMaximumLikelihoodLearns(t *testing.T) {
+	tr, _ := smallTrainer(t)
+	ctx := context.Background()
+	var first, last float64
+	for k := 0; k < 300; k++ {
+		res, err := tr.Step(ctx, losses.MaximumLikelihood{}, 64, 1e-2, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == 0 {
+			first = res.Loss
+		}
+		last = res.Loss
+	}
+	if !(last < first-0.3) {
+		t.Errorf("NLL %g -> %g", first, last)
+	}
+}
+
+func TestTrainerRejects(t *testing.T) {
+	tr, g := smallTrainer(t)
+	if _, err := New(Local(g), tr.Energy, 1, make([]float64, 5), 3, 1); err == nil {
+		t.Error("5 numbers were taken as 3 configurations of 2")
+	}
+	empty, err := New(Local(g), tr.Energy, 1, nil, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := empty.Step(context.Background(), losses.MaximumLikelihood{}, 4, 1e-3, 0); err == nil {
+		t.Error("a data loss ran without data")
+	}
+}
