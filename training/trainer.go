@@ -380,5 +380,7 @@ func (l local) VJP(_ context.Context, dout, dld []float64) ([]float64, error) {
 	return din, l.g.VJP(dout, dld, din)
 }
 
-func (l local) Step(_ context.Context, lr, clip float64) (float64, error) { return l.g.Step(lr, clip), nil }
-func (l local) Save(_ context.Context, path string) error                 { return l.g.SaveFile(path) }
+func (l local) Step(_ context.Context, lr, clip float64) (float64, error) {
+	return l.g.Step(lr, clip), nil
+}
+func (l local) Save(_ context.Context, path string) error { return l.g.SaveFile(path) }
