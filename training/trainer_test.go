@@ -120,3 +120,34 @@ func TestTrainerRejects(t *testing.T) {
 		t.Error("a data loss ran without data")
 	}
 }
+
+// TestEvaluateExactFlow: a flow whose density is exactly p_B (a Gaussian
+// base of sigma 1 through an identity flow, against the energy |x|^2/2)
+// has ESS 1, KL 0 and log Z = log (2 pi)^(d/2) - the normalization.
+func TestEvaluateExactFlow(t *testing.T) {
+	g, err := flows.NewGenerator(flows.GeneratorSpec{Flow: flows.Spec{Dim: 2, Blocks: 1, Hidden: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	osc, err := analytic.New("harmonic", map[string]float64{"dim": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]float64, 200)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range data {
+		data[i] = rng.NormFloat64()
+	}
+	tr, err := New(Local(g), osc, 1, data, 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := tr.Evaluate(context.Background(), 500, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logZ := math.Log(2 * math.Pi)
+	if math.Abs(ev.ReverseESS-1) > 1e-9 || math.Abs(ev.ForwardESS-1) > 1e-9 || math.Abs(ev.LogZ-logZ) > 1e-9 || math.Abs(ev.ReverseKL) > 1e-9 || math.Abs(ev.ForwardKL) > 1e-9 {
+		t.Errorf("%+v, log Z %g", ev, logZ)
+	}
+}

@@ -1,0 +1,172 @@
+package training
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/flowmd/flowmd/analysis"
+)
+
+// Evaluation is what the trainer measures of the flow every so often.
+type Evaluation struct {
+	Samples int
+	// MeanBetaU is the mean reduced energy of the model's samples, and
+	// DataMeanBetaU that of the data (when there is data).
+	MeanBetaU, DataMeanBetaU float64
+	// LogZ is log-mean-exp of r = -beta U - log p_G over model samples, a
+	// consistent estimate of log Z_B; MeanLogRatio = mean r = log Z_B -
+	// KL(p_G || p_B) bounds it from below.
+	LogZ, MeanLogRatio float64
+	// ReverseKL = LogZ - MeanLogRatio estimates KL(p_G || p_B); ForwardKL
+	// = mean over data of r - LogZ estimates KL(p_B || p_G).
+	ReverseKL, ForwardKL float64
+	// ReverseESS is Kish's effective sample size of the importance weights
+	// of model samples, over their number; ForwardESS is the forward ESS
+	// fraction n^2 / (sum w sum 1/w) of the weights on data.
+	ReverseESS, ForwardESS float64
+	// Modes are the model samples' mode fractions, raw and reweighted to
+	// p_B, and the data's.
+	Modes, ReweightedModes, DataModes []float64
+	ModeNames                         []string
+}
+
+// Evaluate draws n model samples (and up to n data configurations) and
+// measures them. modes may be nil.
+func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet) (Evaluation, error) {
+	ev := Evaluation{Samples: n}
+	z, logq := t.latent(n)
+	x, ld, err := t.Flow.Forward(ctx, z, false)
+	if err != nil {
+		return ev, err
+	}
+	bu, _, err := t.energies(ctx, x, n, false)
+	if err != nil {
+		return ev, err
+	}
+	r := make([]float64, n)
+	for i := range r {
+		r[i] = -bu[i] - (logq[i] - ld[i])
+	}
+	ev.MeanBetaU = mean(bu)
+	ev.LogZ = logSumExp(r) - math.Log(float64(n))
+	ev.MeanLogRatio = mean(r)
+	ev.ReverseKL = ev.LogZ - ev.MeanLogRatio
+	w := softmax(r)
+	var s2 float64
+	for _, v := range w {
+		s2 += v * v
+	}
+	ev.ReverseESS = 1 / s2 / float64(n)
+	dim := t.Flow.Dim()
+	if modes != nil {
+		ev.Modes, ev.ReweightedModes = make([]float64, len(modes.Modes)), make([]float64, len(modes.Modes))
+		for _, m := range modes.Modes {
+			ev.ModeNames = append(ev.ModeNames, m.Name)
+		}
+		cv := make([]float64, len(modes.CVs))
+		for i := 0; i < n; i++ {
+			if k := classify(modes, x[i*dim:(i+1)*dim], cv); k >= 0 {
+				ev.Modes[k] += 1 / float64(n)
+				ev.ReweightedModes[k] += w[i]
+			}
+		}
+	}
+	if t.Frames == 0 {
+		return ev, nil
+	}
+	m := min(n, t.Frames)
+	// Evenly spaced frames: the evaluation sees the same data each time.
+	xd := make([]float64, 0, m*dim)
+	for j := 0; j < m; j++ {
+		f := j * t.Frames / m
+		xd = append(xd, t.Data[f*dim:(f+1)*dim]...)
+	}
+	bd, _, err := t.energies(ctx, xd, m, false)
+	if err != nil {
+		return ev, err
+	}
+	zf, ldf, err := t.Flow.Inverse(ctx, xd, false)
+	if err != nil {
+		return ev, err
+	}
+	d, sig := t.Flow.LatentDim(), t.Flow.BaseSigma()
+	rd := make([]float64, m)
+	for j := range rd {
+		rd[j] = -bd[j] - (logBase(zf[j*d:(j+1)*d], sig) + ldf[j])
+	}
+	ev.DataMeanBetaU = mean(bd)
+	ev.ForwardKL = mean(rd) - ev.LogZ
+	neg := make([]float64, m)
+	for j, v := range rd {
+		neg[j] = -v
+	}
+	// 1 / (mean w mean 1/w): E_p[w] E_p[1/w] = E_q[w^2] for normalized w.
+	ev.ForwardESS = math.Exp(2*math.Log(float64(m)) - logSumExp(rd) - logSumExp(neg))
+	if modes != nil {
+		ev.DataModes = make([]float64, len(modes.Modes))
+		cv := make([]float64, len(modes.CVs))
+		for j := 0; j < m; j++ {
+			if k := classify(modes, xd[j*dim:(j+1)*dim], cv); k >= 0 {
+				ev.DataModes[k] += 1 / float64(m)
+			}
+		}
+	}
+	return ev, nil
+}
+
+func classify(set *analysis.ModeSet, x, cv []float64) int {
+	for k, c := range set.CVs {
+		cv[k] = c.Eval(x)
+	}
+	return set.Classify(cv)
+}
+
+// Metrics flattens an evaluation into named numbers for logs and CSV
+// files (mode fractions as mode.<name>, reweighted.<name>, data.<name>).
+func (ev Evaluation) Metrics() map[string]float64 {
+	m := map[string]float64{
+		"eval_mean_beta_u": ev.MeanBetaU, "eval_log_z": ev.LogZ, "eval_mean_log_ratio": ev.MeanLogRatio,
+		"eval_reverse_kl": ev.ReverseKL, "eval_reverse_ess": ev.ReverseESS,
+	}
+	if ev.DataModes != nil || ev.ForwardESS > 0 {
+		m["eval_data_mean_beta_u"], m["eval_forward_kl"], m["eval_forward_ess"] = ev.DataMeanBetaU, ev.ForwardKL, ev.ForwardESS
+	}
+	for k, name := range ev.ModeNames {
+		m[fmt.Sprintf("mode.%s", name)] = ev.Modes[k]
+		m[fmt.Sprintf("reweighted.%s", name)] = ev.ReweightedModes[k]
+		if ev.DataModes != nil {
+			m[fmt.Sprintf("data.%s", name)] = ev.DataModes[k]
+		}
+	}
+	return m
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func logSumExp(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	var s float64
+	for _, x := range v {
+		s += math.Exp(x - m)
+	}
+	return m + math.Log(s)
+}
+
+func softmax(v []float64) []float64 {
+	l := logSumExp(v)
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Exp(x - l)
+	}
+	return out
+}
