@@ -380,8 +380,10 @@ func (c *Config) Validate() error {
 	if sources > 1 {
 		bad("system", "give one of analytic, psf/params or plugin")
 	}
-	if sys.Plugin.Enabled() && sys.Plugin.Path == "" && c.Plugins.Dir == "" {
-		bad("system.plugin", "name %q needs plugins.dir to find it in, or give path", sys.Plugin.Name)
+	if sys.Plugin.Enabled() && sys.Plugin.Path == "" {
+		if spec := ResolvePlugin(sys.Plugin.Name, "", nil, "", c.Plugins.Dir); spec.Path == "" {
+			bad("system.plugin", "no built-in plugin is called %q: give path, or plugins.dir to find flowmd-%s in", sys.Plugin.Name, sys.Plugin.Name)
+		}
 	}
 	if sys.Plugin.Path != "" {
 		if _, err := os.Stat(sys.Plugin.Path); err != nil {

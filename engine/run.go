@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -114,12 +115,36 @@ func NewRun(ctx context.Context, cfg *Config, resume bool) (*Run, error) {
 }
 
 // PluginSpec resolves the system's plugin: its path, or the file
-// flowmd-<name> in the plugins folder.
+// flowmd-<name> in the plugins folder, or a built-in plugin of that name.
 func (c *Config) PluginSpec() plugins.Spec {
 	p := c.System.Plugin
-	spec := plugins.Spec{Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256}
-	if spec.Path == "" {
-		spec.Path = filepath.Join(c.Plugins.Dir, "flowmd-"+p.Name)
+	return ResolvePlugin(p.Name, p.Path, p.Args, p.SHA256, c.Plugins.Dir)
+}
+
+// BuiltinPlugin, when set, says how to start the built-in plugin of a name
+// (analytic, charmm, flow, loss, trainer). mdrun sets it: it serves them
+// itself, so that configs can name them without a plugin folder.
+var BuiltinPlugin func(name string) (plugins.Spec, bool)
+
+// ResolvePlugin turns a plugin's name or path into what to start: the
+// path; else the file flowmd-<name> in dir when it exists; else the
+// built-in plugin of that name.
+func ResolvePlugin(name, path string, args []string, sha string, dir string) plugins.Spec {
+	spec := plugins.Spec{Name: name, Path: path, Args: args, SHA256: sha}
+	if spec.Path != "" {
+		return spec
+	}
+	if dir != "" {
+		spec.Path = filepath.Join(dir, "flowmd-"+name)
+		if _, err := os.Stat(spec.Path); err == nil || BuiltinPlugin == nil {
+			return spec
+		}
+	}
+	if BuiltinPlugin != nil {
+		if b, ok := BuiltinPlugin(name); ok {
+			b.SHA256 = sha
+			return b
+		}
 	}
 	return spec
 }

@@ -1,57 +1,10 @@
-// Command flowmd-charmm is a forcefield plugin serving the CHARMM energy of
-// a PSF system: the engine's own kernel in another process. It measures
-// what the plugin boundary costs, and lets a config run CHARMM through the
-// same path as any plugin. mdrun starts it.
-//
-// Options: psf, params (comma-separated), and optionally cutoff, switch,
-// dielectric.
+// Command flowmd-charmm serves the CHARMM energy of a PSF system, the
+// engine's own kernel, as a force-field plugin: it measures what the plugin
+// boundary costs. mdrun starts it, or serves the same plugin itself (mdrun
+// plugin-serve charmm); its options are documented in package
+// plugins/builtin.
 package main
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
+import "github.com/flowmd/flowmd/plugins/builtin"
 
-	"github.com/flowmd/flowmd/engine"
-	"github.com/flowmd/flowmd/forcefields"
-	"github.com/flowmd/flowmd/forcefields/charmm"
-	"github.com/flowmd/flowmd/integrators"
-	"github.com/flowmd/flowmd/plugins"
-	"github.com/flowmd/flowmd/plugins/pluginpb"
-)
-
-type provider struct{}
-
-func (provider) Configure(options map[string]string) (forcefields.Model, []float64, string, error) {
-	files := engine.SystemFiles{PSF: options["psf"]}
-	if p := options["params"]; p != "" {
-		files.Params = strings.Split(p, ",")
-	}
-	sys, err := engine.LoadSystem(files)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	var o charmm.Options
-	for key, dst := range map[string]*float64{"cutoff": &o.Cutoff, "switch": &o.SwitchDistance, "dielectric": &o.Dielectric} {
-		if s, ok := options[key]; ok {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return nil, nil, "", fmt.Errorf("option %s=%q: expected a number", key, s)
-			}
-			*dst = v
-		}
-	}
-	m, err := charmm.New(sys, o, "")
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return m, integrators.AtomMasses(sys.Masses()), "md", nil
-}
-
-func main() {
-	plugins.ServeForceField(&pluginpb.PluginInfo{
-		Name:        "flowmd-charmm",
-		Version:     "1",
-		Description: "the CHARMM36 energy of a PSF system (options psf, params, cutoff, switch, dielectric)",
-	}, provider{})
-}
+func main() { builtin.ServeCharmm() }

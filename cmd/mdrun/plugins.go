@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowmd/flowmd/plugins"
+	"github.com/flowmd/flowmd/plugins/builtin"
 )
 
 // pluginDirs are where `mdrun plugins list` looks without --dir: the
@@ -115,4 +116,43 @@ func oneLine(s string) string {
 		}
 	}
 	return strings.Join(parts, " | ")
+}
+
+// builtins maps the names of the built-in plugins to their servers.
+var builtins = map[string]func(){
+	"analytic": builtin.ServeAnalytic,
+	"charmm":   builtin.ServeCharmm,
+	"flow":     builtin.ServeFlow,
+	"loss":     builtin.ServeLoss,
+}
+
+// builtinPlugin is engine.BuiltinPlugin for mdrun: the built-in plugins are
+// mdrun itself, started as "mdrun plugin-serve NAME".
+func builtinPlugin(name string) (plugins.Spec, bool) {
+	if _, ok := builtins[name]; !ok {
+		return plugins.Spec{}, false
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return plugins.Spec{}, false
+	}
+	return plugins.Spec{Name: "flowmd-" + name, Path: exe, Args: []string{"plugin-serve", name}}, true
+}
+
+// newPluginServeCmd serves a built-in plugin; mdrun starts itself this way.
+func newPluginServeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "plugin-serve NAME",
+		Short:  "Serve a built-in plugin (mdrun runs this itself)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			serve, ok := builtins[args[0]]
+			if !ok {
+				return usageError{fmt.Errorf("no built-in plugin %q", args[0])}
+			}
+			serve()
+			return nil
+		},
+	}
 }

@@ -15,6 +15,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The built-in plugins are mdrun itself started as "mdrun plugin-serve
+	// NAME": in the tests, the test binary is mdrun.
+	if len(os.Args) > 2 && os.Args[1] == "plugin-serve" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	code := m.Run()
 	testbin.Cleanup()
 	os.Exit(code)
@@ -110,5 +115,29 @@ func TestSIGINTWithPlugin(t *testing.T) {
 			t.Fatalf("plugin processes left after the interruption: %v", pluginProcesses(t, plugin))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBuiltinPluginByName runs a config that names the analytic plugin
+// without a path or a plugin folder: mdrun serves it itself.
+func TestBuiltinPluginByName(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "run.yaml")
+	yaml := "system: {plugin: {name: analytic, options: {model: double_well_medium, dim: \"2\"}}}\nmoves: [{type: random_walk}]\nsteps: 200\noutput: {dir: " + dir + ", dataset: 10}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := mdrun(t, "run", "-c", cfg, "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run.npz")); err != nil {
+		t.Error(err)
+	}
+	bad := strings.Replace(yaml, "name: analytic", "name: analytik", 1)
+	if err := os.WriteFile(cfg, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := mdrun(t, "run", "-c", cfg, "--quiet"); code != exitError || !strings.Contains(errs, `no built-in plugin is called "analytik"`) {
+		t.Errorf("a misspelt plugin: exit %d: %s", code, errs)
 	}
 }

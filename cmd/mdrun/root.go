@@ -89,8 +89,10 @@ dashes as underscores (MDRUN_PSF, MDRUN_CUTOFF).`,
 		newGenDataCmd(stdout, stderr),
 		newAnalyzeCmd(stdout),
 		newPluginsCmd(stdout),
+		newPluginServeCmd(),
 	)
 	engine.PluginLog = stderr
+	engine.BuiltinPlugin = builtinPlugin
 	return root
 }
 
