@@ -11,9 +11,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/go-viper/mapstructure/v2"
-	"github.com/spf13/viper"
 )
 
 // Config is one run of `mdrun run`, as a YAML file describes it. Every key
@@ -180,30 +177,9 @@ type OutputConfig struct {
 // flags) override both. Relative paths in the file are taken relative to the
 // file's folder.
 func LoadConfig(path string, overrides map[string]any) (*Config, error) {
-	v := viper.New()
-	v.SetConfigFile(path)
-	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	// Every key must be known to viper for the environment to reach it.
-	for _, k := range leafKeys(reflect.TypeOf(Config{}), "") {
-		v.SetDefault(k, nil)
-	}
-	v.SetEnvPrefix("MDRUN")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	for k, val := range overrides {
-		v.Set(k, val)
-	}
 	var cfg Config
-	err := v.UnmarshalExact(&cfg, func(dc *mapstructure.DecoderConfig) {
-		dc.ErrorUnused = true
-		dc.WeaklyTypedInput = true
-		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(mapstructure.StringToSliceHookFunc(","), mapstructure.StringToTimeDurationHookFunc())
-	})
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	if err := loadYAML(path, &cfg, overrides); err != nil {
+		return nil, err
 	}
 	cfg.resolvePaths(dirOf(path))
 	return &cfg, nil

@@ -272,6 +272,7 @@ func (h *Host) Flow(ctx context.Context, spec Spec, options map[string]string) (
 func (f *RemoteFlow) Info() *pluginpb.FlowInfo { return f.info }
 func (f *RemoteFlow) LatentDim() int           { return int(f.info.GetLatentDim()) }
 func (f *RemoteFlow) Dim() int                 { return int(f.info.GetDim()) }
+func (f *RemoteFlow) BaseSigma() float64       { return f.info.GetBaseSigma() }
 
 // Sample draws n configurations with their latent rows and log p_G.
 func (f *RemoteFlow) Sample(ctx context.Context, n int, seed uint64) (z, x, logp []float64, err error) {

@@ -82,6 +82,7 @@ func clientPlugins() map[int]plugin.PluginSet {
 		KindForceField: &ForceFieldPlugin{},
 		KindFlow:       &FlowPlugin{},
 		KindLoss:       &LossPlugin{},
+		KindTrainer:    &TrainerPlugin{},
 	}}
 }
 

@@ -55,7 +55,7 @@ type lossServer struct {
 }
 
 func lossInfo(plugin *pluginpb.PluginInfo, i losses.Info) *pluginpb.LossInfo {
-	return &pluginpb.LossInfo{Plugin: plugin, Inputs: i.Inputs, Samples: i.Samples, NeedsForces: i.NeedsForces,
+	return &pluginpb.LossInfo{Plugin: plugin, Name: i.Name, Inputs: i.Inputs, Samples: i.Samples, NeedsForces: i.NeedsForces,
 		NeedsCoordinates: i.NeedsCoordinates, Stateful: i.Stateful}
 }
 
@@ -147,9 +147,7 @@ func (h *Host) Loss(ctx context.Context, spec Spec, options map[string]string) (
 	if len(info.GetInputs()) == 0 {
 		return nil, r.explain("Configure", fmt.Errorf("the loss reads no inputs"))
 	}
-	return &RemoteLoss{client: client, wrap: r.explain, Spec: spec, Context: context.Background(), info: losses.Info{
-		Name: info.GetPlugin().GetName(), Inputs: info.GetInputs(), Samples: info.GetSamples(), NeedsForces: info.GetNeedsForces(),
-		NeedsCoordinates: info.GetNeedsCoordinates(), Stateful: info.GetStateful()}}, nil
+	return &RemoteLoss{client: client, wrap: r.explain, Spec: spec, Context: context.Background(), info: lossInfoFrom(info)}, nil
 }
 
 func (l *RemoteLoss) Info() losses.Info { return l.info }

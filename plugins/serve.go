@@ -42,7 +42,9 @@ func serve(info *pluginpb.PluginInfo, set plugin.PluginSet) {
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
 		GRPCServer:       grpcServer,
-		Logger:           Logger(info.Name),
+		// go-plugin's own messages ("configuring server automatic mTLS")
+		// only when they are warnings.
+		Logger: hclog.New(&hclog.LoggerOptions{Name: info.Name, Output: processStderr, JSONFormat: true, Level: hclog.Warn}),
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/flowmd/flowmd/analysis"
 )
@@ -32,10 +33,11 @@ type Evaluation struct {
 }
 
 // Evaluate draws n model samples (and up to n data configurations) and
-// measures them. modes may be nil.
-func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet) (Evaluation, error) {
+// measures them. modes may be nil. Its draws come from a stream of their
+// own, seeded by seed, so that evaluating does not change the training's.
+func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, seed uint64) (Evaluation, error) {
 	ev := Evaluation{Samples: n}
-	z, logq := t.latent(n)
+	z, logq := latentDraw(rand.New(rand.NewPCG(seed, 0x6576616c)), n, t.Flow.LatentDim(), t.Flow.BaseSigma())
 	x, ld, err := t.Flow.Forward(ctx, z, false)
 	if err != nil {
 		return ev, err

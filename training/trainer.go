@@ -46,6 +46,9 @@ type Trainer struct {
 	pcg  *rand.PCG
 	perm []int
 	pos  int
+	// epoch is the random state the current permutation was drawn from,
+	// so that a checkpoint need not store the permutation.
+	epoch []byte
 }
 
 // New returns a trainer whose random draws (latent samples, minibatches)
@@ -61,12 +64,31 @@ func New(f Flow, energy forcefields.Model, beta float64, data []float64, frames 
 	return &Trainer{Flow: f, Energy: energy, Beta: beta, Data: data, Frames: frames, pcg: pcg, rng: rand.New(pcg)}, nil
 }
 
-// RandomState and SetRandomState save and restore the trainer's random
-// stream, for checkpoints that resume exactly.
-func (t *Trainer) RandomState() ([]byte, error) { return t.pcg.MarshalBinary() }
-func (t *Trainer) SetRandomState(b []byte) error {
-	t.perm, t.pos = nil, 0
-	return t.pcg.UnmarshalBinary(b)
+// State is what a checkpoint keeps of a trainer to resume exactly: its
+// random stream and where it is in the current pass over the data.
+type State struct {
+	Random []byte `json:"random"`
+	Epoch  []byte `json:"epoch,omitempty"`
+	Pos    int    `json:"pos"`
+}
+
+// State returns the trainer's state.
+func (t *Trainer) State() (State, error) {
+	r, err := t.pcg.MarshalBinary()
+	return State{Random: r, Epoch: t.epoch, Pos: t.pos}, err
+}
+
+// SetState restores a state from State.
+func (t *Trainer) SetState(s State) error {
+	t.perm, t.pos, t.epoch = nil, 0, nil
+	if s.Epoch != nil {
+		// Redraw the permutation of the data the state was in.
+		if err := t.pcg.UnmarshalBinary(s.Epoch); err != nil {
+			return err
+		}
+		t.perm, t.pos, t.epoch = t.rng.Perm(t.Frames), s.Pos, s.Epoch
+	}
+	return t.pcg.UnmarshalBinary(s.Random)
 }
 
 // StepResult is what one step reports.
@@ -131,6 +153,7 @@ func (t *Trainer) dataBatch(n int) ([]float64, error) {
 	x := make([]float64, 0, n*dim)
 	for r := 0; r < n; r++ {
 		if t.pos == len(t.perm) {
+			t.epoch, _ = t.pcg.MarshalBinary()
 			t.perm, t.pos = t.rng.Perm(t.Frames), 0
 		}
 		i := t.perm[t.pos]
@@ -143,10 +166,13 @@ func (t *Trainer) dataBatch(n int) ([]float64, error) {
 // latent draws n rows from the base N(0, sigma^2 I) and returns them with
 // their log-densities.
 func (t *Trainer) latent(n int) (z, logq []float64) {
-	d, s := t.Flow.LatentDim(), t.Flow.BaseSigma()
+	return latentDraw(t.rng, n, t.Flow.LatentDim(), t.Flow.BaseSigma())
+}
+
+func latentDraw(rng *rand.Rand, n, d int, s float64) (z, logq []float64) {
 	z, logq = make([]float64, n*d), make([]float64, n)
 	for i := range z {
-		z[i] = s * t.rng.NormFloat64()
+		z[i] = s * rng.NormFloat64()
 	}
 	for r := 0; r < n; r++ {
 		logq[r] = logBase(z[r*d:(r+1)*d], s)

@@ -124,6 +124,7 @@ var builtins = map[string]func(){
 	"charmm":   builtin.ServeCharmm,
 	"flow":     builtin.ServeFlow,
 	"loss":     builtin.ServeLoss,
+	"trainer":  builtin.ServeTrainer,
 }
 
 // builtinPlugin is engine.BuiltinPlugin for mdrun: the built-in plugins are

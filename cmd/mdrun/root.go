@@ -89,6 +89,7 @@ dashes as underscores (MDRUN_PSF, MDRUN_CUTOFF).`,
 		newGenDataCmd(stdout, stderr),
 		newAnalyzeCmd(stdout),
 		newPluginsCmd(stdout),
+		newTrainCmd(stdout, stderr),
 		newPluginServeCmd(),
 	)
 	engine.PluginLog = stderr

@@ -105,7 +105,7 @@ type progressDisplay struct {
 	w      io.Writer
 	bar    *mpb.Bar
 	p      *mpb.Progress
-	last   atomic.Pointer[engine.Progress]
+	text   atomic.Pointer[string]
 	quiet  bool
 	tty    bool
 	lastAt time.Time
@@ -129,8 +129,8 @@ func newProgressDisplay(w io.Writer, total, start int64, quiet bool) *progressDi
 	d.bar = d.p.AddBar(total,
 		mpb.PrependDecorators(decor.CountersNoUnit("step %d/%d", decor.WC{W: 24, C: decor.DindentRight})),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-			if p := d.last.Load(); p != nil {
-				return " " + progressLine(*p)
+			if t := d.text.Load(); t != nil {
+				return " " + *t
 			}
 			return ""
 		})),
@@ -139,18 +139,21 @@ func newProgressDisplay(w io.Writer, total, start int64, quiet bool) *progressDi
 	return d
 }
 
-func (d *progressDisplay) update(p engine.Progress) {
-	d.last.Store(&p)
+func (d *progressDisplay) update(p engine.Progress) { d.show(p.Step, p.Total, progressLine(p)) }
+
+// show moves the bar to step of total with text beside it.
+func (d *progressDisplay) show(step, total int64, text string) {
+	d.text.Store(&text)
 	if d.quiet {
 		return
 	}
 	if d.bar != nil {
-		d.bar.SetCurrent(p.Step)
+		d.bar.SetCurrent(step)
 		return
 	}
-	if time.Since(d.lastAt) >= 5*time.Second || p.Step == p.Total {
+	if time.Since(d.lastAt) >= 5*time.Second || step == total {
 		d.lastAt = time.Now()
-		fmt.Fprintf(d.w, "step %d/%d %s\n", p.Step, p.Total, progressLine(p))
+		fmt.Fprintf(d.w, "step %d/%d %s\n", step, total, text)
 	}
 }
 

@@ -1191,6 +1191,7 @@ type LossInfo struct {
 	NeedsForces      bool     `protobuf:"varint,4,opt,name=needs_forces,json=needsForces,proto3" json:"needs_forces,omitempty"`                // differentiates the energy
 	NeedsCoordinates bool     `protobuf:"varint,5,opt,name=needs_coordinates,json=needsCoordinates,proto3" json:"needs_coordinates,omitempty"` // optimal transport
 	Stateful         bool     `protobuf:"varint,6,opt,name=stateful,proto3" json:"stateful,omitempty"`                                         // keeps state between calls (a cache)
+	Name             string   `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`                                                  // the loss's own name, e.g. "l2plus"
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1265,6 +1266,13 @@ func (x *LossInfo) GetStateful() bool {
 		return x.Stateful
 	}
 	return false
+}
+
+func (x *LossInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 type LossRequest struct {
@@ -1599,14 +1607,15 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rlearning_rate\x18\x01 \x01(\x01R\flearningRate\x12\x1b\n" +
 	"\tclip_norm\x18\x02 \x01(\x01R\bclipNorm\"3\n" +
 	"\fStepResponse\x12#\n" +
-	"\rgradient_norm\x18\x01 \x01(\x01R\fgradientNorm\"\xde\x01\n" +
+	"\rgradient_norm\x18\x01 \x01(\x01R\fgradientNorm\"\xf2\x01\n" +
 	"\bLossInfo\x124\n" +
 	"\x06plugin\x18\x01 \x01(\v2\x1c.flowmd.plugin.v1.PluginInfoR\x06plugin\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x12\x18\n" +
 	"\asamples\x18\x03 \x03(\tR\asamples\x12!\n" +
 	"\fneeds_forces\x18\x04 \x01(\bR\vneedsForces\x12+\n" +
 	"\x11needs_coordinates\x18\x05 \x01(\bR\x10needsCoordinates\x12\x1a\n" +
-	"\bstateful\x18\x06 \x01(\bR\bstateful\"\xa4\x01\n" +
+	"\bstateful\x18\x06 \x01(\bR\bstateful\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\"\xa4\x01\n" +
 	"\vLossRequest\x12A\n" +
 	"\x06inputs\x18\x01 \x03(\v2).flowmd.plugin.v1.LossRequest.InputsEntryR\x06inputs\x1aR\n" +
 	"\vInputsEntry\x12\x10\n" +

@@ -41,7 +41,7 @@ import numpy as np
 
 from .proto import plugin_pb2, plugin_pb2_grpc
 
-__all__ = ["ForceField", "serve_forcefield", "array", "values", "log"]
+__all__ = ["ForceField", "serve_forcefield", "Loss", "serve_loss", "array", "values", "log"]
 
 # Must match plugins.Handshake and plugins.ProtocolVersion on the Go side.
 MAGIC_COOKIE_KEY = "FLOWMD_PLUGIN"
@@ -169,6 +169,80 @@ class _ForceFieldServicer(plugin_pb2_grpc.ForceFieldServicer):
         return plugin_pb2.EvaluateResponse(shared=True)
 
 
+class Loss:
+    """A training loss over per-sample numbers. Subclasses set name, the
+    inputs they read ("beta_u", "log_p_g", "log_q_n", "coords", ...), where
+    their samples come from ("model_reparameterized", "model_detached" or
+    "data") and whether they need forces, and implement evaluate."""
+
+    name = ""
+    inputs = []
+    samples = []
+    needs_forces = False
+    needs_coordinates = False
+    stateful = False
+
+    def evaluate(self, inputs):
+        """Return (value, gradients, metrics) for a dict of 1-D NumPy
+        arrays: gradients maps each input read to the derivative of the
+        value with respect to it (same shape), metrics maps names to
+        numbers for the trainer's log."""
+        raise NotImplementedError
+
+
+class _LossServicer(plugin_pb2_grpc.LossServicer):
+    def __init__(self, info, configure):
+        self.info = info
+        self.configure = configure
+        self.loss = None
+        self.lock = threading.Lock()
+
+    def _describe(self, context):
+        l = self.loss
+        if l is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "the loss is not configured: call Configure first")
+        return plugin_pb2.LossInfo(plugin=self.info, name=l.name, inputs=list(l.inputs), samples=list(l.samples),
+                                   needs_forces=l.needs_forces, needs_coordinates=l.needs_coordinates,
+                                   stateful=l.stateful)
+
+    def Describe(self, request, context):
+        with self.lock:
+            return self._describe(context)
+
+    def Configure(self, request, context):
+        try:
+            loss = self.configure(dict(request.options))
+        except Exception as e:  # the host shows the message to the user
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        with self.lock:
+            self.loss = loss
+            return self._describe(context)
+
+    def Evaluate(self, request, context):
+        with self.lock:
+            l = self.loss
+            if l is None:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "the loss is not configured: call Configure first")
+            inputs = {k: values(a) for k, a in request.inputs.items()}
+            missing = [k for k in l.inputs if k not in inputs]
+            if missing:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "inputs missing: %s" % ", ".join(missing))
+            try:
+                value, grads, metrics = l.evaluate(inputs)
+            except Exception as e:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "%s: %s" % (type(e).__name__, e))
+            resp = plugin_pb2.LossResponse(value=float(value))
+            for k, g in grads.items():
+                g = np.asarray(g, dtype="<f8")
+                if k not in inputs or g.shape != inputs[k].shape:
+                    context.abort(grpc.StatusCode.INTERNAL, "gradient %s of shape %s for an input of shape %s"
+                                  % (k, g.shape, inputs[k].shape if k in inputs else None))
+                resp.gradients[k].CopyFrom(array(g))
+            for k, v in (metrics or {}).items():
+                resp.metrics[k] = float(v)
+            return resp
+
+
 class _InfoServicer(plugin_pb2_grpc.InfoServicer):
     def __init__(self, info):
         self.info = info
@@ -288,3 +362,11 @@ def serve_forcefield(name, configure, version="1", description=""):
                                  description=description)
     _serve(info, lambda server: plugin_pb2_grpc.add_ForceFieldServicer_to_server(
         _ForceFieldServicer(info, configure), server))
+
+
+def serve_loss(name, configure, version="1", description=""):
+    """Run a loss plugin: configure(options) returns a Loss for the options
+    of mdrun's training config (a dict of strings)."""
+    info = plugin_pb2.PluginInfo(name=name, kind="loss", protocol=PROTOCOL_VERSION, version=version,
+                                 description=description)
+    _serve(info, lambda server: plugin_pb2_grpc.add_LossServicer_to_server(_LossServicer(info, configure), server))

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowmd/flowmd/flows"
+)
+
+// doubleWellData samples Double Well Medium 2D by Monte Carlo with mdrun
+// run and returns the dataset's path.
+func doubleWellData(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "data.yaml")
+	yaml := "system: {analytic: double_well_medium, analytic_params: {dim: 2}}\nwalkers: 16\nmoves: [{type: random_walk, step_size: 0.8}]\n" +
+		"steps: 12000\nequilibration: 2000\noutput: {dataset: 10, prefix: dw}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := mdrun(t, "run", "-c", cfg, "--quiet"); code != exitOK {
+		t.Fatalf("mdrun run: exit %d: %s", code, errs)
+	}
+	return filepath.Join(dir, "dw.npz")
+}
+
+func writeConfig(t *testing.T, dir, yaml string) string {
+	t.Helper()
+	path := filepath.Join(dir, "train.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestTrainDoubleWell runs the thesis' protocol on Double Well Medium 2D
+// with mdrun's built-in flow, loss (L^2_+) and trainer plugins: the trained
+// flow's minor-mode fraction is the exact 0.22, and the outputs are there.
+func TestTrainDoubleWell(t *testing.T) {
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "8", hidden: "64"}}
+loss: {options: {name: l2plus}}
+pretrain: {steps: 800, batch: 256, lr: 1e-3}
+train: {steps: 100, batch: 256, lr: 1e-4}
+evaluate: {every: 300, samples: 8000}
+output: {dir: %s, prefix: dw}
+`, data, dir))
+	code, out, errs := mdrun(t, "train", "-c", cfg, "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, f := range []string{"dw.flow.npz", "dw.metrics.csv", "dw.loss.png", "dw.ess.png", "dw.energy.png", "dw.trainer.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("output %s: %v", f, err)
+		}
+	}
+	var minor float64
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "mode.x0>=") {
+			fields := strings.Fields(line)
+			fmt.Sscan(fields[len(fields)-1], &minor)
+		}
+	}
+	t.Logf("minor-mode fraction of the trained flow: %.4f\n%s", minor, out)
+	if math.Abs(minor-0.22) > 0.04 {
+		t.Errorf("minor-mode fraction %.4f, exact 0.22", minor)
+	}
+	g, err := flows.Load(filepath.Join(dir, "dw.flow.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Dim() != 2 || g.Spec.Flow.Blocks != 8 {
+		t.Errorf("the saved flow is %+v", g.Spec.Flow)
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "dw.metrics.csv"))
+	header := strings.SplitN(string(csv), "\n", 2)[0]
+	for _, col := range []string{"step", "loss", "grad_norm", "eval_reverse_ess", "eval_forward_ess", "eval_log_z"} {
+		if !strings.Contains(header, col) {
+			t.Errorf("the metrics CSV lacks %s: %s", col, header)
+		}
+	}
+}
+
+// TestTrainResumeIsExact trains 200 steps, then continues to 300 with
+// --resume, and compares with 300 steps in one go: the same flow, bit for
+// bit.
+func TestTrainResumeIsExact(t *testing.T) {
+	data := doubleWellData(t)
+	config := func(dir string, steps int) string {
+		return writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "2", hidden: "16"}}
+loss: {options: {name: klz_df, weights: clamped}}
+pretrain: {steps: 100, batch: 64}
+train: {steps: %d, batch: 64, lr: 1e-3}
+checkpoint: 50
+output: {dir: %s}
+`, data, steps, dir))
+	}
+	split, whole := t.TempDir(), t.TempDir()
+	if code, _, errs := mdrun(t, "train", "-c", config(split, 100), "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if code, _, errs := mdrun(t, "train", "-c", config(split, 200), "--quiet", "--resume"); code != exitOK {
+		t.Fatalf("resume: exit %d: %s", code, errs)
+	}
+	if code, _, errs := mdrun(t, "train", "-c", config(whole, 200), "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	a, err := flows.Load(filepath.Join(split, "train.flow.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := flows.Load(filepath.Join(whole, "train.flow.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range a.Flow.Params.Values {
+		if b.Flow.Params.Values[i] != v {
+			t.Fatalf("parameter %d: %.17g after resuming, %.17g in one go", i, v, b.Flow.Params.Values[i])
+		}
+	}
+	// The metrics of the first part are kept.
+	csv, _ := os.ReadFile(filepath.Join(split, "train.metrics.csv"))
+	if !strings.Contains(string(csv), "\n10,") || !strings.Contains(string(csv), "\n300,") {
+		t.Errorf("the metrics CSV after resuming lacks early or late steps")
+	}
+}
+
+// TestTrainWithPythonLoss swaps in the Python example loss by config.
+func TestTrainWithPythonLoss(t *testing.T) {
+	if exec.Command("/usr/bin/python3", "-c", "import grpc, google.protobuf, numpy, cryptography").Run() != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-grpcio, python3-protobuf, python3-numpy or python3-cryptography missing in CI")
+		}
+		t.Skip("Python gRPC not available")
+	}
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	loss, _ := filepath.Abs("../../examples/plugins/python-loss/flowmd-log-variance")
+	cfg := writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "2", hidden: "16"}}
+loss: {path: %s, options: {scale: "2"}}
+pretrain: {steps: 50, batch: 64}
+train: {steps: 30, batch: 64}
+output: {dir: %s}
+`, data, loss, dir))
+	code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "train.metrics.csv"))
+	if !strings.Contains(string(csv), "log_ratio_std") {
+		t.Errorf("the Python loss's metric is not in the CSV:\n%s", strings.SplitN(string(csv), "\n", 2)[0])
+	}
+	bad := writeConfig(t, dir, strings.Replace(string(mustRead(t, cfg)), `scale: "2"`, `scael: "2"`, 1))
+	if code, _, errs := mdrun(t, "train", "-c", bad, "--quiet"); code != exitError || !strings.Contains(errs, "unknown options: scael") {
+		t.Errorf("a misspelt option: exit %d: %s", code, errs)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestTrainRefusesBadConfig: mistakes are reported before anything runs.
+func TestTrainRefusesBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	for yaml, want := range map[string]string{
+		"system: {analytic: double_well_medium}\ntrain: {steps: 10}\n":                                                     "the built-in loss needs a name",
+		"system: {analytic: double_well_medium}\npretrain: {steps: 10}\n":                                                  "pre-training needs a dataset",
+		"system: {analytic: double_well_medium}\nloss: {options: {name: l2plus}}\ntrain: {steps: 10}\nflw: {name: flow}\n": "flw",
+		"system: {analytic: double_well_medium}\nflow: {name: flo}\nloss: {options: {name: l2plus}}\ntrain: {steps: 10}\n": `no built-in plugin is called "flo"`,
+	} {
+		code, _, errs := mdrun(t, "train", "-c", writeConfig(t, dir, yaml), "--quiet")
+		if code != exitError || !strings.Contains(errs, want) {
+			t.Errorf("%q: exit %d, %s", yaml, code, errs)
+		}
+	}
+}

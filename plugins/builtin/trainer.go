@@ -1,0 +1,318 @@
+package builtin
+
+// The trainer plugin runs the thesis' protocol (section 4.4): pre-training
+// by maximum likelihood on a dataset, then training with the host's loss
+// plugin, over the flow plugin and the host's energy, with evaluation and
+// checkpoints. Options (all strings):
+//
+//	beta                  1/kT in the energy's units (required)
+//	data                  a dataset .npz ("coordinates" rows of the flow's
+//	                      configurations): pre-training, data losses, evaluation
+//	pretrain_steps, pretrain_batch, pretrain_lr     defaults 0, 256, 1e-3
+//	steps, batch, lr, lr_final, clip     the training with the loss; the
+//	                      learning rate decays geometrically from lr to lr_final
+//	                      (default: constant); defaults 0, 256, 1e-4
+//	eval_every, eval_samples   evaluation (defaults: at the end; 2000 samples)
+//	modes, psf, params, analytic, analytic_params   the modes evaluated
+//	                      (engine.ModeSetFor) and the system that defines them
+//	log_every             steps between progress events (default 10)
+//	checkpoint, checkpoint_every   a path prefix and a period: the flow is
+//	                      saved as PREFIX.flow.npz, the trainer's state as
+//	                      PREFIX.trainer.json
+//	resume                true continues from the checkpoint
+//	seed                  of the trainer's random draws (default 1)
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/flowmd/flowmd/analysis"
+	"github.com/flowmd/flowmd/dataset"
+	"github.com/flowmd/flowmd/engine"
+	"github.com/flowmd/flowmd/forcefields"
+	"github.com/flowmd/flowmd/forcefields/analytic"
+	"github.com/flowmd/flowmd/losses"
+	"github.com/flowmd/flowmd/plugins"
+	"github.com/flowmd/flowmd/plugins/pluginpb"
+	"github.com/flowmd/flowmd/topology"
+	"github.com/flowmd/flowmd/training"
+)
+
+type trainerProvider struct{}
+
+var trainerOptions = []string{"beta", "data", "pretrain_steps", "pretrain_batch", "pretrain_lr", "steps", "batch", "lr",
+	"lr_final", "clip", "eval_every", "eval_samples", "modes", "psf", "params", "analytic", "analytic_params", "log_every",
+	"checkpoint", "checkpoint_every", "resume", "seed"}
+
+// trainPlan is the trainer's options, parsed.
+type trainPlan struct {
+	beta                             float64
+	data                             string
+	preSteps, preBatch               int
+	preLR                            float64
+	steps, batch                     int
+	lr, lrFinal, clip                float64
+	evalEvery, evalSamples, logEvery int
+	checkpoint                       string
+	checkpointEvery                  int
+	resume                           bool
+	seed                             uint64
+}
+
+func parsePlan(o map[string]string) (trainPlan, error) {
+	for k := range o {
+		if !contains(trainerOptions, k) {
+			return trainPlan{}, fmt.Errorf("unknown trainer option %q", k)
+		}
+	}
+	p := parser{o: o}
+	t := trainPlan{
+		beta: p.float("beta", 0), data: o["data"],
+		preSteps: p.int("pretrain_steps", 0), preBatch: p.int("pretrain_batch", 256), preLR: p.float("pretrain_lr", 1e-3),
+		steps: p.int("steps", 0), batch: p.int("batch", 256), lr: p.float("lr", 1e-4), clip: p.float("clip", 0),
+		evalEvery: p.int("eval_every", 0), evalSamples: p.int("eval_samples", 2000), logEvery: p.int("log_every", 10),
+		checkpoint: o["checkpoint"], checkpointEvery: p.int("checkpoint_every", 0), resume: p.boolDefault("resume", false),
+		seed: uint64(p.int("seed", 1)),
+	}
+	t.lrFinal = p.float("lr_final", t.lr)
+	if p.err != nil {
+		return t, p.err
+	}
+	switch {
+	case !(t.beta > 0):
+		return t, fmt.Errorf("option beta: 1/kT must be positive, got %q", o["beta"])
+	case t.preSteps < 0 || t.steps < 0 || t.preBatch < 1 || t.batch < 1 || t.logEvery < 1 || t.evalSamples < 1:
+		return t, fmt.Errorf("steps must not be negative, batches, log_every and eval_samples must be positive")
+	case !(t.lr > 0) || !(t.lrFinal > 0) || !(t.preLR > 0):
+		return t, fmt.Errorf("learning rates must be positive")
+	case (t.checkpointEvery > 0 || t.resume) && t.checkpoint == "":
+		return t, fmt.Errorf("option checkpoint: a path prefix is needed for checkpoint_every and resume")
+	}
+	return t, nil
+}
+
+// trainerState is what a checkpoint of the trainer holds besides the flow.
+type trainerState struct {
+	Step    int               `json:"step"`
+	Trainer training.State    `json:"trainer"`
+	Option  map[string]string `json:"options"`
+}
+
+func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugins.Services, send func(*pluginpb.TrainEvent) error) error {
+	plan, err := parsePlan(o)
+	if err != nil {
+		return err
+	}
+	var data []float64
+	frames := 0
+	if plan.data != "" {
+		d, err := dataset.Open(plan.data)
+		if err != nil {
+			return err
+		}
+		x, shape, err := d.Float64("coordinates")
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("option data: %s: %w", plan.data, err)
+		}
+		data, frames = x, shape[0]
+	}
+	modes, err := trainerModes(o)
+	if err != nil {
+		return err
+	}
+	tr, err := training.New(svc.Flow, svc.Energy, plan.beta, data, frames, plan.seed)
+	if err != nil {
+		return err
+	}
+	if (plan.preSteps > 0 || (svc.Loss != nil && contains(svc.Loss.Info().Samples, losses.Data))) && frames == 0 {
+		return fmt.Errorf("option data: pre-training and data losses need a dataset")
+	}
+	if plan.steps > 0 && svc.Loss == nil {
+		return fmt.Errorf("steps %d without a loss: the host must give one", plan.steps)
+	}
+	start := 0
+	if plan.resume {
+		if start, err = resumeTrainer(ctx, plan, o, svc.Flow, tr); err != nil {
+			return err
+		}
+		if err := send(&pluginpb.TrainEvent{Step: int64(start), Message: fmt.Sprintf("resumed at step %d", start)}); err != nil {
+			return err
+		}
+	}
+	total := plan.preSteps + plan.steps
+	ml := losses.MaximumLikelihood{}
+	for step := start + 1; step <= total; step++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		loss, batch, lr, phase := losses.Loss(ml), plan.preBatch, plan.preLR, "pretrain"
+		if step > plan.preSteps {
+			k := float64(step-plan.preSteps-1) / math.Max(1, float64(plan.steps-1))
+			loss, batch, phase = svc.Loss, plan.batch, "train"
+			lr = plan.lr * math.Pow(plan.lrFinal/plan.lr, k)
+		}
+		if step == plan.preSteps+1 && plan.steps > 0 {
+			if err := send(&pluginpb.TrainEvent{Step: int64(step), Message: "training with " + loss.Info().Name}); err != nil {
+				return err
+			}
+		}
+		res, err := tr.Step(ctx, loss, batch, lr, plan.clip)
+		if err != nil {
+			return fmt.Errorf("step %d (%s): %w", step, phase, err)
+		}
+		ev := &pluginpb.TrainEvent{Step: int64(step)}
+		if step%plan.logEvery == 0 || step == total {
+			ev.Metrics = map[string]float64{"loss": res.Loss, "grad_norm": res.GradNorm, "lr": lr, "pretraining": boolNumber(phase == "pretrain")}
+			for k, v := range res.Metrics {
+				ev.Metrics[k] = v
+			}
+		}
+		if (plan.evalEvery > 0 && step%plan.evalEvery == 0) || step == total {
+			e, err := tr.Evaluate(ctx, plan.evalSamples, modes, plan.seed+uint64(step))
+			if err != nil {
+				return fmt.Errorf("evaluation at step %d: %w", step, err)
+			}
+			if ev.Metrics == nil {
+				ev.Metrics = map[string]float64{}
+			}
+			for k, v := range e.Metrics() {
+				ev.Metrics[k] = v
+			}
+		}
+		if plan.checkpointEvery > 0 && (step%plan.checkpointEvery == 0 || step == total) {
+			if err := saveTrainer(ctx, plan, o, svc.Flow, tr, step); err != nil {
+				return err
+			}
+			ev.Checkpoint = plan.checkpoint + ".flow.npz"
+		}
+		if ev.Metrics != nil || ev.Checkpoint != "" {
+			if err := send(ev); err != nil {
+				return err
+			}
+		}
+	}
+	return send(&pluginpb.TrainEvent{Step: int64(total), Done: true, Message: "done"})
+}
+
+func boolNumber(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// saveTrainer writes the flow and the trainer's state: the flow first, so
+// that a state file always has its flow.
+func saveTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *plugins.RemoteFlow, tr *training.Trainer, step int) error {
+	if err := f.Save(ctx, plan.checkpoint+".flow.npz"); err != nil {
+		return err
+	}
+	ts, err := tr.State()
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(trainerState{Step: step, Trainer: ts, Option: comparable(o)}, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := plan.checkpoint + ".trainer.json"
+	if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+// comparable drops the options a resumed training may change.
+func comparable(o map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range o {
+		switch k {
+		case "resume", "steps", "eval_every", "log_every", "checkpoint_every", "eval_samples":
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func resumeTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *plugins.RemoteFlow, tr *training.Trainer) (int, error) {
+	path := plan.checkpoint + ".trainer.json"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("resume: %w", err)
+	}
+	var st trainerState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return 0, fmt.Errorf("resume: %s is not a trainer checkpoint: %w", path, err)
+	}
+	want := comparable(o)
+	if len(want) != len(st.Option) {
+		return 0, fmt.Errorf("resume: the trainer's options differ from those of %s", path)
+	}
+	for k, v := range want {
+		if st.Option[k] != v {
+			return 0, fmt.Errorf("resume: option %s is %q, the checkpoint %s was written with %q", k, v, path, st.Option[k])
+		}
+	}
+	if err := f.Load(ctx, plan.checkpoint+".flow.npz"); err != nil {
+		return 0, err
+	}
+	if err := tr.SetState(st.Trainer); err != nil {
+		return 0, fmt.Errorf("resume: %s: %w", path, err)
+	}
+	return st.Step, nil
+}
+
+// trainerModes builds the mode set of the evaluation from the system
+// options.
+func trainerModes(o map[string]string) (*analysis.ModeSet, error) {
+	spec := o["modes"]
+	if spec == "" || spec == "none" {
+		return nil, nil
+	}
+	if name := o["analytic"]; name != "" {
+		params := map[string]float64{}
+		for _, kv := range strings.Split(o["analytic_params"], ",") {
+			if kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			x, err := strconv.ParseFloat(v, 64)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("option analytic_params: %q is not NAME=NUMBER", kv)
+			}
+			params[k] = x
+		}
+		m, err := analytic.New(name, params)
+		if err != nil {
+			return nil, err
+		}
+		return engine.ModeSetFor(spec, nil, m)
+	}
+	files := engine.SystemFiles{PSF: o["psf"]}
+	if p := o["params"]; p != "" {
+		files.Params = strings.Split(p, ",")
+	}
+	var sys *topology.System
+	var err error
+	if sys, err = engine.LoadSystem(files); err != nil {
+		return nil, err
+	}
+	var m forcefields.Model
+	return engine.ModeSetFor(spec, sys, m)
+}
+
+// ServeTrainer runs the trainer plugin.
+func ServeTrainer() {
+	plugins.ServeTrainer(&pluginpb.PluginInfo{
+		Name:        "flowmd-trainer",
+		Version:     Version,
+		Description: "pre-training by maximum likelihood, then training with any loss plugin, over the host's energy",
+	}, trainerProvider{})
+}
