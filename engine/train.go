@@ -39,7 +39,9 @@ type TrainConfig struct {
 	Flow    PluginConfig `mapstructure:"flow" json:"flow"`
 	Loss    PluginConfig `mapstructure:"loss" json:"loss"`
 	Trainer PluginConfig `mapstructure:"trainer" json:"trainer"`
-	// Pretrain is maximum likelihood on Data; Train uses Loss.
+	// Placer trains the hydrogen placer of a molecular flow on the data's
+	// heavy atoms; Pretrain is maximum likelihood on Data; Train uses Loss.
+	Placer   PhaseConfig `mapstructure:"placer" json:"placer"`
 	Pretrain PhaseConfig `mapstructure:"pretrain" json:"pretrain"`
 	Train    PhaseConfig `mapstructure:"train" json:"train"`
 	Evaluate EvalConfig  `mapstructure:"evaluate" json:"evaluate"`
@@ -150,6 +152,12 @@ func (c *TrainConfig) withDefaults() *TrainConfig {
 			p.cfg.Name = p.name
 		}
 	}
+	if out.Placer.Batch == 0 {
+		out.Placer.Batch = 256
+	}
+	if out.Placer.LR == 0 {
+		out.Placer.LR = 1e-3
+	}
 	if out.Pretrain.Batch == 0 {
 		out.Pretrain.Batch = 256
 	}
@@ -184,18 +192,21 @@ func (c *TrainConfig) withDefaults() *TrainConfig {
 func (c *TrainConfig) Validate() error {
 	var errs []string
 	bad := func(key, format string, args ...any) { errs = append(errs, key+": "+fmt.Sprintf(format, args...)) }
-	if c.Pretrain.Steps < 0 || c.Train.Steps < 0 || c.Pretrain.Steps+c.Train.Steps == 0 {
-		bad("pretrain.steps, train.steps", "at least one phase needs steps, none negative")
+	if c.Placer.Steps < 0 || c.Pretrain.Steps < 0 || c.Train.Steps < 0 || c.Placer.Steps+c.Pretrain.Steps+c.Train.Steps == 0 {
+		bad("placer.steps, pretrain.steps, train.steps", "at least one phase needs steps, none negative")
 	}
 	if c.Pretrain.Steps > 0 && c.Data == "" {
 		bad("data", "pre-training needs a dataset")
+	}
+	if c.Placer.Steps > 0 && c.Data == "" {
+		bad("data", "training the placer needs a dataset")
 	}
 	if c.Data != "" {
 		if _, err := os.Stat(c.Data); err != nil {
 			bad("data", "%v", err)
 		}
 	}
-	for key, p := range map[string]PhaseConfig{"pretrain": c.Pretrain, "train": c.Train} {
+	for key, p := range map[string]PhaseConfig{"placer": c.Placer, "pretrain": c.Pretrain, "train": c.Train} {
 		if p.Batch < 1 || !(p.LR > 0) || p.LRFinal < 0 || p.Clip < 0 {
 			bad(key, "batch and lr must be positive, lr_final and clip not negative")
 		}
@@ -296,7 +307,7 @@ func Train(ctx context.Context, cfg *TrainConfig, resume bool, onEvent func(Trai
 	}
 	prefix := filepath.Join(c.Output.Dir, c.Output.Prefix)
 	opts := c.trainerOptions(beta, prefix, resume)
-	total := c.Pretrain.Steps + c.Train.Steps
+	total := c.Placer.Steps + c.Pretrain.Steps + c.Train.Steps
 	log := &metricsLog{path: prefix + ".metrics.csv"}
 	if resume {
 		if err := log.read(); err != nil {
@@ -380,6 +391,7 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 	i := strconv.Itoa
 	o := map[string]string{
 		"beta": f(beta), "data": c.Data, "seed": strconv.FormatUint(c.Seed, 10),
+		"placer_steps": i(c.Placer.Steps), "placer_batch": i(c.Placer.Batch), "placer_lr": f(c.Placer.LR),
 		"pretrain_steps": i(c.Pretrain.Steps), "pretrain_batch": i(c.Pretrain.Batch), "pretrain_lr": f(c.Pretrain.LR),
 		"steps": i(c.Train.Steps), "batch": i(c.Train.Batch), "lr": f(c.Train.LR), "clip": f(c.Train.Clip),
 		"eval_every": i(c.Evaluate.Every), "eval_samples": i(c.Evaluate.Samples), "modes": c.Evaluate.Modes,
@@ -387,7 +399,7 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 		"resume": strconv.FormatBool(resume),
 	}
 	if c.Checkpoint == 0 {
-		o["checkpoint_every"] = i(c.Pretrain.Steps + c.Train.Steps)
+		o["checkpoint_every"] = i(c.Placer.Steps + c.Pretrain.Steps + c.Train.Steps)
 	}
 	if c.Train.LRFinal > 0 {
 		o["lr_final"] = f(c.Train.LRFinal)
@@ -582,19 +594,49 @@ func (c *TrainConfig) plots(ctx context.Context, prefix string, log *metricsLog,
 			return out, fmt.Errorf("energies of the %s samples could not be evaluated", s.Name)
 		}
 	}
-	// The flow's tail can reach huge energies: plot the data's range and
-	// a margin.
-	lo, hi := math.Inf(1), math.Inf(-1)
-	ref := series[len(series)-1].Values
-	for _, v := range ref {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
-	}
-	margin := 0.5 * (hi - lo)
+	series, lo, hi, title := histogramRange(series)
 	path := prefix + ".energy.png"
-	if err := analysis.PlotHistogram(series, 60, "energy", "energies of the trained flow's samples and the data", path, analysis.WithRange(lo-margin, hi+margin)); err != nil {
+	if err := analysis.PlotHistogram(series, 60, "energy", title, path, analysis.WithRange(lo, hi)); err != nil {
 		return out, err
 	}
 	return append(out, path), nil
+}
+
+// histogramRange spans the central 98% of every series, but not more than
+// three times the last (reference) series' spread above it: a flow's tail
+// can reach energies of 1e6. A series with no value inside is left out and
+// named in the title.
+func histogramRange(series []analysis.Series) (kept []analysis.Series, lo, hi float64, title string) {
+	quantile := func(v []float64, q float64) float64 {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		return s[int(q*float64(len(s)-1))]
+	}
+	ref := series[len(series)-1].Values
+	rlo, rhi := quantile(ref, 0.01), quantile(ref, 0.99)
+	lo, hi = rlo, rhi
+	for _, s := range series {
+		lo = math.Min(lo, quantile(s.Values, 0.01))
+		hi = math.Max(hi, quantile(s.Values, 0.99))
+	}
+	hi = math.Min(hi, rhi+3*(rhi-rlo))
+	lo = math.Max(lo, rlo-3*(rhi-rlo))
+	title = "energies of the trained flow's samples and the data"
+	for _, s := range series {
+		inside := false
+		for _, v := range s.Values {
+			if v >= lo && v <= hi {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			title = fmt.Sprintf("energies (no %s sample between %.3g and %.3g)", s.Name, lo, hi)
+			continue
+		}
+		kept = append(kept, s)
+	}
+	return kept, lo, hi, title
 }
 
 func energiesOf(ctx context.Context, m forcefields.Model, x []float64, n int) []float64 {

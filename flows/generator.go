@@ -175,6 +175,16 @@ func (g *Generator) Inverse(n int, x, z, ld []float64, keep bool) {
 // through the placer too after a forward pass. The cotangent of a placed
 // atom's coordinates after an inverse pass is 0: F drops them.
 func (g *Generator) VJP(dout, dld, din []float64) error {
+	if g.placeN > 0 {
+		// After Place: the placer's parameters only; the generated atoms
+		// were held fixed.
+		n := g.placeN
+		if err := g.PlacerVJP(dout); err != nil {
+			return err
+		}
+		clear(din[:min(len(din), n*g.Dim())])
+		return nil
+	}
 	if g.Spec.Atoms == 0 {
 		return g.Flow.VJP(dout, dld, din)
 	}
@@ -340,6 +350,10 @@ func (g *Generator) LoadFile(path string) error {
 	return g.Flow.SetOptimizer(h.Flow.Optimizer())
 }
 
+// Complete re-places the placed atoms of n configurations in place (see
+// Place); a VJP after a kept Complete reaches the placer only.
+func (g *Generator) Complete(n int, x []float64, keep bool) { g.Place(n, x, keep) }
+
 // HasPlacer reports whether some atoms are placed rather than generated.
 func (g *Generator) HasPlacer() bool { return g.placer != nil }
 
@@ -349,6 +363,11 @@ func (g *Generator) HasPlacer() bool { return g.placer != nil }
 // the generated atoms fixed.
 func (g *Generator) Place(n int, x []float64, keep bool) {
 	if g.placer == nil {
+		// Nothing is placed; a VJP after it has nothing to train.
+		g.keptN, g.placeN = 0, 0
+		if keep {
+			g.placeN = n
+		}
 		return
 	}
 	heavy := g.heavyBuffer(n, keep)
@@ -366,8 +385,11 @@ func (g *Generator) Place(n int, x []float64, keep bool) {
 // accumulates in Flow.Grad; the generated atoms are held fixed).
 func (g *Generator) PlacerVJP(dout []float64) error {
 	n := g.placeN
-	if n == 0 || g.placer == nil {
+	if n == 0 {
 		return fmt.Errorf("flows: no Place was kept for a placer VJP")
+	}
+	if g.placer == nil {
+		return nil
 	}
 	if len(dout) < n*g.Dim() {
 		return fmt.Errorf("flows: %d cotangents for %d rows of %d", len(dout), n, g.Dim())

@@ -29,6 +29,9 @@ type FlowModel interface {
 	Sample(n int, rng *rand.Rand, keep bool) (z, x, logp []float64)
 	Forward(n int, z, x, ld []float64, keep bool)
 	Inverse(n int, x, z, ld []float64, keep bool)
+	// Complete re-places the atoms the flow does not generate, in place;
+	// a VJP after a kept Complete reaches only the placer.
+	Complete(n int, x []float64, keep bool)
 	VJP(dout, dld, din []float64) error
 	SaveFile(path string) error
 	LoadFile(path string) error
@@ -71,10 +74,11 @@ type flowServer struct {
 	provider FlowProvider
 	info     *pluginpb.PluginInfo
 
-	mu      sync.Mutex
-	model   FlowModel
-	keptN   int
-	keptInv bool
+	mu       sync.Mutex
+	model    FlowModel
+	keptN    int
+	keptInv  bool
+	keptDims [2]int // input and output widths of the kept pass
 }
 
 func (s *flowServer) describe() (*pluginpb.FlowInfo, error) {
@@ -153,11 +157,31 @@ func (s *flowServer) transform(req *pluginpb.TransformRequest, inverse bool) (*p
 	} else {
 		m.Forward(n, x, y, ld, req.GetKeepForVjp())
 	}
-	s.keptN, s.keptInv = 0, inverse
+	s.keptN, s.keptInv, s.keptDims = 0, inverse, [2]int{in, out}
 	if req.GetKeepForVjp() {
 		s.keptN = n
 	}
 	return &pluginpb.TransformResponse{Output: NewArray([]int{n, out}, y), LogDet: NewArray([]int{n}, ld)}, nil
+}
+
+func (s *flowServer) Complete(_ context.Context, req *pluginpb.TransformRequest) (*pluginpb.TransformResponse, error) {
+	m, err := s.configured()
+	if err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	d := m.Dim()
+	x, err := ArrayValues(req.GetInput(), []int{-1, d}, nil)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "input: %v", err)
+	}
+	n := len(x) / d
+	m.Complete(n, x, req.GetKeepForVjp())
+	s.keptN, s.keptDims = 0, [2]int{d, d}
+	if req.GetKeepForVjp() {
+		s.keptN = n
+	}
+	return &pluginpb.TransformResponse{Output: NewArray([]int{n, d}, x), LogDet: NewArray([]int{n}, make([]float64, n))}, nil
 }
 
 func (s *flowServer) Forward(_ context.Context, req *pluginpb.TransformRequest) (*pluginpb.TransformResponse, error) {
@@ -178,10 +202,7 @@ func (s *flowServer) VJP(_ context.Context, req *pluginpb.VJPRequest) (*pluginpb
 	if n == 0 {
 		return nil, status.Error(codes.FailedPrecondition, "no pass was kept for a VJP: call Forward or Inverse with keep_for_vjp first")
 	}
-	in, out := m.LatentDim(), m.Dim()
-	if s.keptInv {
-		in, out = out, in
-	}
+	in, out := s.keptDims[0], s.keptDims[1]
 	dout, err := ArrayValues(req.GetOutputCotangent(), []int{n, out}, nil)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "output_cotangent: %v", err)
@@ -294,6 +315,13 @@ func (f *RemoteFlow) Sample(ctx context.Context, n int, seed uint64) (z, x, logp
 // Forward maps latent rows to configurations, with log |det dG/dz|.
 func (f *RemoteFlow) Forward(ctx context.Context, z []float64, keep bool) (x, ld []float64, err error) {
 	return f.transform(ctx, "Forward", f.client.Forward, z, f.LatentDim(), f.Dim(), keep)
+}
+
+// Complete re-places the atoms the flow does not generate in
+// configurations; with keep, a VJP then trains the placer.
+func (f *RemoteFlow) Complete(ctx context.Context, x []float64, keep bool) ([]float64, error) {
+	out, _, err := f.transform(ctx, "Complete", f.client.Complete, x, f.Dim(), f.Dim(), keep)
+	return out, err
 }
 
 // Inverse maps configurations to latent rows, with log |det dF/dx|.

@@ -135,6 +135,9 @@ func (c sizedFlowClient) Forward(ctx context.Context, in *pluginpb.TransformRequ
 func (c sizedFlowClient) Inverse(ctx context.Context, in *pluginpb.TransformRequest, opts ...grpc.CallOption) (*pluginpb.TransformResponse, error) {
 	return c.FlowClient.Inverse(ctx, in, append(opts, bigMessages()...)...)
 }
+func (c sizedFlowClient) Complete(ctx context.Context, in *pluginpb.TransformRequest, opts ...grpc.CallOption) (*pluginpb.TransformResponse, error) {
+	return c.FlowClient.Complete(ctx, in, append(opts, bigMessages()...)...)
+}
 func (c sizedFlowClient) VJP(ctx context.Context, in *pluginpb.VJPRequest, opts ...grpc.CallOption) (*pluginpb.VJPResponse, error) {
 	return c.FlowClient.VJP(ctx, in, append(opts, bigMessages()...)...)
 }
@@ -233,6 +236,9 @@ func (p *flowProxy) Forward(ctx context.Context, in *pluginpb.TransformRequest) 
 }
 func (p *flowProxy) Inverse(ctx context.Context, in *pluginpb.TransformRequest) (*pluginpb.TransformResponse, error) {
 	return p.to.Inverse(ctx, in, bigMessages()...)
+}
+func (p *flowProxy) Complete(ctx context.Context, in *pluginpb.TransformRequest) (*pluginpb.TransformResponse, error) {
+	return p.to.Complete(ctx, in, bigMessages()...)
 }
 func (p *flowProxy) VJP(ctx context.Context, in *pluginpb.VJPRequest) (*pluginpb.VJPResponse, error) {
 	return p.to.VJP(ctx, in, bigMessages()...)

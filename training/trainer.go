@@ -27,6 +27,9 @@ type Flow interface {
 	BaseSigma() float64
 	Forward(ctx context.Context, z []float64, keep bool) (x, ld []float64, err error)
 	Inverse(ctx context.Context, x []float64, keep bool) (z, ld []float64, err error)
+	// Complete re-places the atoms the flow does not generate; a VJP after
+	// a kept Complete trains the placer only.
+	Complete(ctx context.Context, x []float64, keep bool) ([]float64, error)
 	VJP(ctx context.Context, dout, dld []float64) ([]float64, error)
 	Step(ctx context.Context, lr, clip float64) (float64, error)
 	Save(ctx context.Context, path string) error
@@ -373,6 +376,38 @@ func boolToFloat(b bool) float64 {
 	return 0
 }
 
+// PlacerStep trains the deterministic placer (thesis section 3.3): the
+// data's configurations are completed by the placer, and one optimizer step
+// lowers the mean beta U of the result with the generated atoms fixed. It
+// returns that mean before the step.
+func (t *Trainer) PlacerStep(ctx context.Context, n int, lr, clip float64) (StepResult, error) {
+	x, err := t.dataBatch(n)
+	if err != nil {
+		return StepResult{}, err
+	}
+	if x, err = t.Flow.Complete(ctx, x, true); err != nil {
+		return StepResult{}, err
+	}
+	bu, bf, err := t.energies(ctx, x, n, true)
+	if err != nil {
+		return StepResult{}, err
+	}
+	dx := make([]float64, len(bf))
+	for i, f := range bf {
+		dx[i] = -f / float64(n)
+	}
+	m := mean(bu)
+	if math.IsNaN(m) || math.IsInf(m, 0) {
+		return StepResult{}, fmt.Errorf("training: the placed configurations' mean energy is %g", m)
+	}
+	ld := make([]float64, n)
+	if _, err := t.Flow.VJP(ctx, dx, ld); err != nil {
+		return StepResult{}, err
+	}
+	norm, err := t.Flow.Step(ctx, lr, clip)
+	return StepResult{Loss: m, GradNorm: norm, Metrics: map[string]float64{"placer_mean_beta_u": m}}, err
+}
+
 // Local adapts a generator in process to the Flow a trainer trains.
 func Local(g *flows.Generator) Flow { return local{g} }
 
@@ -394,6 +429,12 @@ func (l local) Inverse(_ context.Context, x []float64, keep bool) ([]float64, []
 	z, ld := make([]float64, n*l.g.LatentDim()), make([]float64, n)
 	l.g.Inverse(n, x, z, ld, keep)
 	return z, ld, nil
+}
+
+func (l local) Complete(_ context.Context, x []float64, keep bool) ([]float64, error) {
+	out := append([]float64(nil), x...)
+	l.g.Complete(len(x)/l.g.Dim(), out, keep)
+	return out, nil
 }
 
 func (l local) VJP(_ context.Context, dout, dld []float64) ([]float64, error) {

@@ -44,7 +44,7 @@ writes the trained flow (.npz), a CSV of metrics and PNG plots.`,
 		}
 		resume, _ := f.GetBool("resume")
 		quiet, _ := f.GetBool("quiet")
-		total := int64(cfg.Pretrain.Steps + cfg.Train.Steps)
+		total := int64(cfg.Placer.Steps + cfg.Pretrain.Steps + cfg.Train.Steps)
 		d := newProgressDisplay(errOut, total, 0, quiet)
 		var last map[string]float64
 		rep, err := engine.Train(cmd.Context(), cfg, resume, func(ev engine.TrainEvent) {

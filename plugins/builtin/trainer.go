@@ -8,6 +8,8 @@ package builtin
 //	beta                  1/kT in the energy's units (required)
 //	data                  a dataset .npz ("coordinates" rows of the flow's
 //	                      configurations): pre-training, data losses, evaluation
+//	placer_steps, placer_batch, placer_lr   training of the hydrogen placer on
+//	                      the data's heavy atoms, first; defaults 0, 256, 1e-3
 //	pretrain_steps, pretrain_batch, pretrain_lr     defaults 0, 256, 1e-3
 //	steps, batch, lr, lr_final, clip     the training with the loss; the
 //	                      learning rate decays geometrically from lr to lr_final
@@ -45,7 +47,7 @@ import (
 
 type trainerProvider struct{}
 
-var trainerOptions = []string{"beta", "data", "pretrain_steps", "pretrain_batch", "pretrain_lr", "steps", "batch", "lr",
+var trainerOptions = []string{"beta", "data", "placer_steps", "placer_batch", "placer_lr", "pretrain_steps", "pretrain_batch", "pretrain_lr", "steps", "batch", "lr",
 	"lr_final", "clip", "eval_every", "eval_samples", "modes", "psf", "params", "analytic", "analytic_params", "log_every",
 	"checkpoint", "checkpoint_every", "resume", "seed"}
 
@@ -53,6 +55,8 @@ var trainerOptions = []string{"beta", "data", "pretrain_steps", "pretrain_batch"
 type trainPlan struct {
 	beta                             float64
 	data                             string
+	placerSteps, placerBatch         int
+	placerLR                         float64
 	preSteps, preBatch               int
 	preLR                            float64
 	steps, batch                     int
@@ -73,6 +77,7 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 	p := parser{o: o}
 	t := trainPlan{
 		beta: p.float("beta", 0), data: o["data"],
+		placerSteps: p.int("placer_steps", 0), placerBatch: p.int("placer_batch", 256), placerLR: p.float("placer_lr", 1e-3),
 		preSteps: p.int("pretrain_steps", 0), preBatch: p.int("pretrain_batch", 256), preLR: p.float("pretrain_lr", 1e-3),
 		steps: p.int("steps", 0), batch: p.int("batch", 256), lr: p.float("lr", 1e-4), clip: p.float("clip", 0),
 		evalEvery: p.int("eval_every", 0), evalSamples: p.int("eval_samples", 2000), logEvery: p.int("log_every", 10),
@@ -86,9 +91,9 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 	switch {
 	case !(t.beta > 0):
 		return t, fmt.Errorf("option beta: 1/kT must be positive, got %q", o["beta"])
-	case t.preSteps < 0 || t.steps < 0 || t.preBatch < 1 || t.batch < 1 || t.logEvery < 1 || t.evalSamples < 1:
+	case t.placerSteps < 0 || t.preSteps < 0 || t.steps < 0 || t.placerBatch < 1 || t.preBatch < 1 || t.batch < 1 || t.logEvery < 1 || t.evalSamples < 1:
 		return t, fmt.Errorf("steps must not be negative, batches, log_every and eval_samples must be positive")
-	case !(t.lr > 0) || !(t.lrFinal > 0) || !(t.preLR > 0):
+	case !(t.lr > 0) || !(t.lrFinal > 0) || !(t.preLR > 0) || !(t.placerLR > 0):
 		return t, fmt.Errorf("learning rates must be positive")
 	case (t.checkpointEvery > 0 || t.resume) && t.checkpoint == "":
 		return t, fmt.Errorf("option checkpoint: a path prefix is needed for checkpoint_every and resume")
@@ -130,8 +135,11 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 	if err != nil {
 		return err
 	}
-	if (plan.preSteps > 0 || (svc.Loss != nil && contains(svc.Loss.Info().Samples, losses.Data))) && frames == 0 {
-		return fmt.Errorf("option data: pre-training and data losses need a dataset")
+	if (plan.placerSteps > 0 || plan.preSteps > 0 || (svc.Loss != nil && contains(svc.Loss.Info().Samples, losses.Data))) && frames == 0 {
+		return fmt.Errorf("option data: training the placer, pre-training and data losses need a dataset")
+	}
+	if plan.placerSteps > 0 && len(svc.Flow.Info().GetGeneratedAtoms())*3 == svc.Flow.Dim() {
+		return fmt.Errorf("option placer_steps: the flow generates every atom; there is no placer to train")
 	}
 	if plan.steps > 0 && svc.Loss == nil {
 		return fmt.Errorf("steps %d without a loss: the host must give one", plan.steps)
@@ -145,30 +153,40 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 			return err
 		}
 	}
-	total := plan.preSteps + plan.steps
+	placed, pre := plan.placerSteps, plan.placerSteps+plan.preSteps
+	total := pre + plan.steps
 	ml := losses.MaximumLikelihood{}
 	for step := start + 1; step <= total; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		loss, batch, lr, phase := losses.Loss(ml), plan.preBatch, plan.preLR, "pretrain"
-		if step > plan.preSteps {
-			k := float64(step-plan.preSteps-1) / math.Max(1, float64(plan.steps-1))
-			loss, batch, phase = svc.Loss, plan.batch, "train"
-			lr = plan.lr * math.Pow(plan.lrFinal/plan.lr, k)
-		}
-		if step == plan.preSteps+1 && plan.steps > 0 {
-			if err := send(&pluginpb.TrainEvent{Step: int64(step), Message: "training with " + loss.Info().Name}); err != nil {
-				return err
+		var res training.StepResult
+		var lr float64
+		var phase string
+		switch {
+		case step <= placed:
+			phase, lr = "placer", plan.placerLR
+			res, err = tr.PlacerStep(ctx, plan.placerBatch, lr, plan.clip)
+		case step <= pre:
+			phase, lr = "pretrain", plan.preLR
+			res, err = tr.Step(ctx, ml, plan.preBatch, lr, plan.clip)
+		default:
+			if step == pre+1 {
+				if err := send(&pluginpb.TrainEvent{Step: int64(step), Message: "training with " + svc.Loss.Info().Name}); err != nil {
+					return err
+				}
 			}
+			k := float64(step-pre-1) / math.Max(1, float64(plan.steps-1))
+			phase, lr = "train", plan.lr*math.Pow(plan.lrFinal/plan.lr, k)
+			res, err = tr.Step(ctx, svc.Loss, plan.batch, lr, plan.clip)
 		}
-		res, err := tr.Step(ctx, loss, batch, lr, plan.clip)
 		if err != nil {
 			return fmt.Errorf("step %d (%s): %w", step, phase, err)
 		}
 		ev := &pluginpb.TrainEvent{Step: int64(step)}
 		if step%plan.logEvery == 0 || step == total {
-			ev.Metrics = map[string]float64{"loss": res.Loss, "grad_norm": res.GradNorm, "lr": lr, "pretraining": boolNumber(phase == "pretrain")}
+			ev.Metrics = map[string]float64{"loss": res.Loss, "grad_norm": res.GradNorm, "lr": lr,
+				"phase": map[string]float64{"placer": 0, "pretrain": 1, "train": 2}[phase]}
 			for k, v := range res.Metrics {
 				ev.Metrics[k] = v
 			}
@@ -198,13 +216,6 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		}
 	}
 	return send(&pluginpb.TrainEvent{Step: int64(total), Done: true, Message: "done"})
-}
-
-func boolNumber(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // saveTrainer writes the flow and the trainer's state: the flow first, so

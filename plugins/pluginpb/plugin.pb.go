@@ -1662,13 +1662,14 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"HostEnergy\x12E\n" +
 	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a .flowmd.plugin.v1.ForceFieldInfo\x12Q\n" +
-	"\bEvaluate\x12!.flowmd.plugin.v1.EvaluateRequest\x1a\".flowmd.plugin.v1.EvaluateResponse2\x94\x05\n" +
+	"\bEvaluate\x12!.flowmd.plugin.v1.EvaluateRequest\x1a\".flowmd.plugin.v1.EvaluateResponse2\xe9\x05\n" +
 	"\x04Flow\x12?\n" +
 	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a\x1a.flowmd.plugin.v1.FlowInfo\x12K\n" +
 	"\tConfigure\x12\".flowmd.plugin.v1.ConfigureRequest\x1a\x1a.flowmd.plugin.v1.FlowInfo\x12K\n" +
 	"\x06Sample\x12\x1f.flowmd.plugin.v1.SampleRequest\x1a .flowmd.plugin.v1.SampleResponse\x12R\n" +
 	"\aForward\x12\".flowmd.plugin.v1.TransformRequest\x1a#.flowmd.plugin.v1.TransformResponse\x12R\n" +
-	"\aInverse\x12\".flowmd.plugin.v1.TransformRequest\x1a#.flowmd.plugin.v1.TransformResponse\x12B\n" +
+	"\aInverse\x12\".flowmd.plugin.v1.TransformRequest\x1a#.flowmd.plugin.v1.TransformResponse\x12S\n" +
+	"\bComplete\x12\".flowmd.plugin.v1.TransformRequest\x1a#.flowmd.plugin.v1.TransformResponse\x12B\n" +
 	"\x03VJP\x12\x1c.flowmd.plugin.v1.VJPRequest\x1a\x1d.flowmd.plugin.v1.VJPResponse\x12>\n" +
 	"\x04Save\x12\x1d.flowmd.plugin.v1.SaveRequest\x1a\x17.flowmd.plugin.v1.Empty\x12>\n" +
 	"\x04Load\x12\x1d.flowmd.plugin.v1.LoadRequest\x1a\x17.flowmd.plugin.v1.Empty\x12E\n" +
@@ -1765,38 +1766,40 @@ var file_flowmd_plugin_v1_plugin_proto_depIdxs = []int32{
 	10, // 34: flowmd.plugin.v1.Flow.Sample:input_type -> flowmd.plugin.v1.SampleRequest
 	12, // 35: flowmd.plugin.v1.Flow.Forward:input_type -> flowmd.plugin.v1.TransformRequest
 	12, // 36: flowmd.plugin.v1.Flow.Inverse:input_type -> flowmd.plugin.v1.TransformRequest
-	14, // 37: flowmd.plugin.v1.Flow.VJP:input_type -> flowmd.plugin.v1.VJPRequest
-	16, // 38: flowmd.plugin.v1.Flow.Save:input_type -> flowmd.plugin.v1.SaveRequest
-	17, // 39: flowmd.plugin.v1.Flow.Load:input_type -> flowmd.plugin.v1.LoadRequest
-	18, // 40: flowmd.plugin.v1.Flow.Step:input_type -> flowmd.plugin.v1.StepRequest
-	2,  // 41: flowmd.plugin.v1.Loss.Describe:input_type -> flowmd.plugin.v1.Empty
-	3,  // 42: flowmd.plugin.v1.Loss.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
-	21, // 43: flowmd.plugin.v1.Loss.Evaluate:input_type -> flowmd.plugin.v1.LossRequest
-	2,  // 44: flowmd.plugin.v1.Trainer.Describe:input_type -> flowmd.plugin.v1.Empty
-	23, // 45: flowmd.plugin.v1.Trainer.Train:input_type -> flowmd.plugin.v1.TrainRequest
-	1,  // 46: flowmd.plugin.v1.Info.Describe:output_type -> flowmd.plugin.v1.PluginInfo
-	4,  // 47: flowmd.plugin.v1.ForceField.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	4,  // 48: flowmd.plugin.v1.ForceField.Configure:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	6,  // 49: flowmd.plugin.v1.ForceField.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
-	2,  // 50: flowmd.plugin.v1.ForceField.Attach:output_type -> flowmd.plugin.v1.Empty
-	4,  // 51: flowmd.plugin.v1.HostEnergy.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	6,  // 52: flowmd.plugin.v1.HostEnergy.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
-	9,  // 53: flowmd.plugin.v1.Flow.Describe:output_type -> flowmd.plugin.v1.FlowInfo
-	9,  // 54: flowmd.plugin.v1.Flow.Configure:output_type -> flowmd.plugin.v1.FlowInfo
-	11, // 55: flowmd.plugin.v1.Flow.Sample:output_type -> flowmd.plugin.v1.SampleResponse
-	13, // 56: flowmd.plugin.v1.Flow.Forward:output_type -> flowmd.plugin.v1.TransformResponse
-	13, // 57: flowmd.plugin.v1.Flow.Inverse:output_type -> flowmd.plugin.v1.TransformResponse
-	15, // 58: flowmd.plugin.v1.Flow.VJP:output_type -> flowmd.plugin.v1.VJPResponse
-	2,  // 59: flowmd.plugin.v1.Flow.Save:output_type -> flowmd.plugin.v1.Empty
-	2,  // 60: flowmd.plugin.v1.Flow.Load:output_type -> flowmd.plugin.v1.Empty
-	19, // 61: flowmd.plugin.v1.Flow.Step:output_type -> flowmd.plugin.v1.StepResponse
-	20, // 62: flowmd.plugin.v1.Loss.Describe:output_type -> flowmd.plugin.v1.LossInfo
-	20, // 63: flowmd.plugin.v1.Loss.Configure:output_type -> flowmd.plugin.v1.LossInfo
-	22, // 64: flowmd.plugin.v1.Loss.Evaluate:output_type -> flowmd.plugin.v1.LossResponse
-	1,  // 65: flowmd.plugin.v1.Trainer.Describe:output_type -> flowmd.plugin.v1.PluginInfo
-	24, // 66: flowmd.plugin.v1.Trainer.Train:output_type -> flowmd.plugin.v1.TrainEvent
-	46, // [46:67] is the sub-list for method output_type
-	25, // [25:46] is the sub-list for method input_type
+	12, // 37: flowmd.plugin.v1.Flow.Complete:input_type -> flowmd.plugin.v1.TransformRequest
+	14, // 38: flowmd.plugin.v1.Flow.VJP:input_type -> flowmd.plugin.v1.VJPRequest
+	16, // 39: flowmd.plugin.v1.Flow.Save:input_type -> flowmd.plugin.v1.SaveRequest
+	17, // 40: flowmd.plugin.v1.Flow.Load:input_type -> flowmd.plugin.v1.LoadRequest
+	18, // 41: flowmd.plugin.v1.Flow.Step:input_type -> flowmd.plugin.v1.StepRequest
+	2,  // 42: flowmd.plugin.v1.Loss.Describe:input_type -> flowmd.plugin.v1.Empty
+	3,  // 43: flowmd.plugin.v1.Loss.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
+	21, // 44: flowmd.plugin.v1.Loss.Evaluate:input_type -> flowmd.plugin.v1.LossRequest
+	2,  // 45: flowmd.plugin.v1.Trainer.Describe:input_type -> flowmd.plugin.v1.Empty
+	23, // 46: flowmd.plugin.v1.Trainer.Train:input_type -> flowmd.plugin.v1.TrainRequest
+	1,  // 47: flowmd.plugin.v1.Info.Describe:output_type -> flowmd.plugin.v1.PluginInfo
+	4,  // 48: flowmd.plugin.v1.ForceField.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	4,  // 49: flowmd.plugin.v1.ForceField.Configure:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	6,  // 50: flowmd.plugin.v1.ForceField.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
+	2,  // 51: flowmd.plugin.v1.ForceField.Attach:output_type -> flowmd.plugin.v1.Empty
+	4,  // 52: flowmd.plugin.v1.HostEnergy.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	6,  // 53: flowmd.plugin.v1.HostEnergy.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
+	9,  // 54: flowmd.plugin.v1.Flow.Describe:output_type -> flowmd.plugin.v1.FlowInfo
+	9,  // 55: flowmd.plugin.v1.Flow.Configure:output_type -> flowmd.plugin.v1.FlowInfo
+	11, // 56: flowmd.plugin.v1.Flow.Sample:output_type -> flowmd.plugin.v1.SampleResponse
+	13, // 57: flowmd.plugin.v1.Flow.Forward:output_type -> flowmd.plugin.v1.TransformResponse
+	13, // 58: flowmd.plugin.v1.Flow.Inverse:output_type -> flowmd.plugin.v1.TransformResponse
+	13, // 59: flowmd.plugin.v1.Flow.Complete:output_type -> flowmd.plugin.v1.TransformResponse
+	15, // 60: flowmd.plugin.v1.Flow.VJP:output_type -> flowmd.plugin.v1.VJPResponse
+	2,  // 61: flowmd.plugin.v1.Flow.Save:output_type -> flowmd.plugin.v1.Empty
+	2,  // 62: flowmd.plugin.v1.Flow.Load:output_type -> flowmd.plugin.v1.Empty
+	19, // 63: flowmd.plugin.v1.Flow.Step:output_type -> flowmd.plugin.v1.StepResponse
+	20, // 64: flowmd.plugin.v1.Loss.Describe:output_type -> flowmd.plugin.v1.LossInfo
+	20, // 65: flowmd.plugin.v1.Loss.Configure:output_type -> flowmd.plugin.v1.LossInfo
+	22, // 66: flowmd.plugin.v1.Loss.Evaluate:output_type -> flowmd.plugin.v1.LossResponse
+	1,  // 67: flowmd.plugin.v1.Trainer.Describe:output_type -> flowmd.plugin.v1.PluginInfo
+	24, // 68: flowmd.plugin.v1.Trainer.Train:output_type -> flowmd.plugin.v1.TrainEvent
+	47, // [47:69] is the sub-list for method output_type
+	25, // [25:47] is the sub-list for method input_type
 	25, // [25:25] is the sub-list for extension type_name
 	25, // [25:25] is the sub-list for extension extendee
 	0,  // [0:25] is the sub-list for field type_name

@@ -511,6 +511,7 @@ const (
 	Flow_Sample_FullMethodName    = "/flowmd.plugin.v1.Flow/Sample"
 	Flow_Forward_FullMethodName   = "/flowmd.plugin.v1.Flow/Forward"
 	Flow_Inverse_FullMethodName   = "/flowmd.plugin.v1.Flow/Inverse"
+	Flow_Complete_FullMethodName  = "/flowmd.plugin.v1.Flow/Complete"
 	Flow_VJP_FullMethodName       = "/flowmd.plugin.v1.Flow/VJP"
 	Flow_Save_FullMethodName      = "/flowmd.plugin.v1.Flow/Save"
 	Flow_Load_FullMethodName      = "/flowmd.plugin.v1.Flow/Load"
@@ -526,6 +527,10 @@ type FlowClient interface {
 	Sample(ctx context.Context, in *SampleRequest, opts ...grpc.CallOption) (*SampleResponse, error)
 	Forward(ctx context.Context, in *TransformRequest, opts ...grpc.CallOption) (*TransformResponse, error)
 	Inverse(ctx context.Context, in *TransformRequest, opts ...grpc.CallOption) (*TransformResponse, error)
+	// Complete re-places the atoms the flow does not generate (the
+	// thesis' hydrogens) in configurations, G^H(F^H(x)); a VJP after it
+	// reaches the placer's parameters only. Log-dets are 0.
+	Complete(ctx context.Context, in *TransformRequest, opts ...grpc.CallOption) (*TransformResponse, error)
 	VJP(ctx context.Context, in *VJPRequest, opts ...grpc.CallOption) (*VJPResponse, error)
 	Save(ctx context.Context, in *SaveRequest, opts ...grpc.CallOption) (*Empty, error)
 	Load(ctx context.Context, in *LoadRequest, opts ...grpc.CallOption) (*Empty, error)
@@ -590,6 +595,16 @@ func (c *flowClient) Inverse(ctx context.Context, in *TransformRequest, opts ...
 	return out, nil
 }
 
+func (c *flowClient) Complete(ctx context.Context, in *TransformRequest, opts ...grpc.CallOption) (*TransformResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransformResponse)
+	err := c.cc.Invoke(ctx, Flow_Complete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *flowClient) VJP(ctx context.Context, in *VJPRequest, opts ...grpc.CallOption) (*VJPResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(VJPResponse)
@@ -639,6 +654,10 @@ type FlowServer interface {
 	Sample(context.Context, *SampleRequest) (*SampleResponse, error)
 	Forward(context.Context, *TransformRequest) (*TransformResponse, error)
 	Inverse(context.Context, *TransformRequest) (*TransformResponse, error)
+	// Complete re-places the atoms the flow does not generate (the
+	// thesis' hydrogens) in configurations, G^H(F^H(x)); a VJP after it
+	// reaches the placer's parameters only. Log-dets are 0.
+	Complete(context.Context, *TransformRequest) (*TransformResponse, error)
 	VJP(context.Context, *VJPRequest) (*VJPResponse, error)
 	Save(context.Context, *SaveRequest) (*Empty, error)
 	Load(context.Context, *LoadRequest) (*Empty, error)
@@ -667,6 +686,9 @@ func (UnimplementedFlowServer) Forward(context.Context, *TransformRequest) (*Tra
 }
 func (UnimplementedFlowServer) Inverse(context.Context, *TransformRequest) (*TransformResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Inverse not implemented")
+}
+func (UnimplementedFlowServer) Complete(context.Context, *TransformRequest) (*TransformResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Complete not implemented")
 }
 func (UnimplementedFlowServer) VJP(context.Context, *VJPRequest) (*VJPResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VJP not implemented")
@@ -791,6 +813,24 @@ func _Flow_Inverse_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Flow_Complete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransformRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FlowServer).Complete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Flow_Complete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FlowServer).Complete(ctx, req.(*TransformRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Flow_VJP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(VJPRequest)
 	if err := dec(in); err != nil {
@@ -889,6 +929,10 @@ var Flow_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Inverse",
 			Handler:    _Flow_Inverse_Handler,
+		},
+		{
+			MethodName: "Complete",
+			Handler:    _Flow_Complete_Handler,
 		},
 		{
 			MethodName: "VJP",

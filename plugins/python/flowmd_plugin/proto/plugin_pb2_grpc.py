@@ -366,6 +366,11 @@ class FlowStub(object):
                 request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformRequest.SerializeToString,
                 response_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformResponse.FromString,
                 )
+        self.Complete = channel.unary_unary(
+                '/flowmd.plugin.v1.Flow/Complete',
+                request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformRequest.SerializeToString,
+                response_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformResponse.FromString,
+                )
         self.VJP = channel.unary_unary(
                 '/flowmd.plugin.v1.Flow/VJP',
                 request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.VJPRequest.SerializeToString,
@@ -421,6 +426,15 @@ class FlowServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Complete(self, request, context):
+        """Complete re-places the atoms the flow does not generate (the
+        thesis' hydrogens) in configurations, G^H(F^H(x)); a VJP after it
+        reaches the placer's parameters only. Log-dets are 0.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def VJP(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -470,6 +484,11 @@ def add_FlowServicer_to_server(servicer, server):
             ),
             'Inverse': grpc.unary_unary_rpc_method_handler(
                     servicer.Inverse,
+                    request_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformRequest.FromString,
+                    response_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformResponse.SerializeToString,
+            ),
+            'Complete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Complete,
                     request_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformRequest.FromString,
                     response_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformResponse.SerializeToString,
             ),
@@ -583,6 +602,23 @@ class Flow(object):
             timeout=None,
             metadata=None):
         return grpc.experimental.unary_unary(request, target, '/flowmd.plugin.v1.Flow/Inverse',
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformRequest.SerializeToString,
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Complete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/flowmd.plugin.v1.Flow/Complete',
             flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformRequest.SerializeToString,
             flowmd_dot_plugin_dot_v1_dot_plugin__pb2.TransformResponse.FromString,
             options, channel_credentials,
