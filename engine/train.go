@@ -36,9 +36,12 @@ type TrainConfig struct {
 	Data string `mapstructure:"data" json:"data,omitempty"`
 	// Flow, Loss and Trainer are plugins; their names default to the
 	// built-in flow, loss and trainer.
-	Flow    PluginConfig `mapstructure:"flow" json:"flow"`
-	Loss    PluginConfig `mapstructure:"loss" json:"loss"`
-	Trainer PluginConfig `mapstructure:"trainer" json:"trainer"`
+	Flow PluginConfig `mapstructure:"flow" json:"flow"`
+	Loss PluginConfig `mapstructure:"loss" json:"loss"`
+	// Losses, instead of Loss, is a weighted sum of losses, each evaluated
+	// on its own samples before one optimizer step.
+	Losses  []WeightedPluginConfig `mapstructure:"losses" json:"losses,omitempty"`
+	Trainer PluginConfig           `mapstructure:"trainer" json:"trainer"`
 	// Placer trains the hydrogen placer of a molecular flow on the data's
 	// heavy atoms; Pretrain is maximum likelihood on Data; Train uses Loss.
 	Placer   PhaseConfig `mapstructure:"placer" json:"placer"`
@@ -56,6 +59,20 @@ type TrainConfig struct {
 		Log int `mapstructure:"log" json:"log,omitempty"`
 	} `mapstructure:"output" json:"output"`
 	Plugins PluginsConfig `mapstructure:"plugins" json:"plugins"`
+}
+
+// WeightedPluginConfig is a term of a weighted sum of losses.
+type WeightedPluginConfig struct {
+	Weight       float64 `mapstructure:"weight" json:"weight"`
+	PluginConfig `mapstructure:",squash"`
+}
+
+// lossTerms returns the loss's terms: Losses, or Loss with weight 1.
+func (c *TrainConfig) lossTerms() []WeightedPluginConfig {
+	if len(c.Losses) > 0 {
+		return c.Losses
+	}
+	return []WeightedPluginConfig{{Weight: 1, PluginConfig: c.Loss}}
 }
 
 // PhaseConfig is one phase of training.
@@ -94,6 +111,9 @@ func LoadTrainConfig(path string) (*TrainConfig, error) {
 	c.ForceField.Align.Reference = rel(c.ForceField.Align.Reference)
 	for _, p := range []*PluginConfig{&c.System.Plugin, &c.Flow, &c.Loss, &c.Trainer} {
 		p.Path = rel(p.Path)
+	}
+	for i := range c.Losses {
+		c.Losses[i].Path = rel(c.Losses[i].Path)
 	}
 	if c.Plugins.Dir != "" {
 		c.Plugins.Dir = rel(c.Plugins.Dir)
@@ -150,6 +170,12 @@ func (c *TrainConfig) withDefaults() *TrainConfig {
 	}{{&out.Flow, "flow"}, {&out.Loss, "loss"}, {&out.Trainer, "trainer"}} {
 		if !p.cfg.Enabled() {
 			p.cfg.Name = p.name
+		}
+	}
+	out.Losses = append([]WeightedPluginConfig(nil), c.Losses...)
+	for i := range out.Losses {
+		if !out.Losses[i].Enabled() {
+			out.Losses[i].Name = "loss"
 		}
 	}
 	if out.Placer.Batch == 0 {
@@ -211,13 +237,32 @@ func (c *TrainConfig) Validate() error {
 			bad(key, "batch and lr must be positive, lr_final and clip not negative")
 		}
 	}
-	if c.Train.Steps > 0 && c.Loss.Name == "loss" && c.Loss.Path == "" && c.Loss.Options["name"] == "" {
-		bad("loss.options.name", "the built-in loss needs a name: ml, klx, klz_df, klx_bw, renyi, pl2_gb, l2plus or sinkhorn")
+	if len(c.Losses) > 0 && (c.Loss.Path != "" || len(c.Loss.Options) > 0 || c.Loss.Name != "loss") {
+		bad("loss, losses", "give one loss or a weighted sum of losses, not both")
+	}
+	for k, t := range c.lossTerms() {
+		key := "loss"
+		if len(c.Losses) > 0 {
+			key = fmt.Sprintf("losses[%d]", k)
+		}
+		if c.Train.Steps > 0 && t.Name == "loss" && t.Path == "" && t.Options["name"] == "" {
+			bad(key+".options.name", "the built-in loss needs a name: ml, klx, klz_df, klx_bw, renyi, pl2_gb, l2plus or sinkhorn")
+		}
+		if !(t.Weight > 0) {
+			bad(key+".weight", "must be positive")
+		}
+		if t.Path == "" {
+			if spec := ResolvePlugin(t.Name, "", nil, "", c.Plugins.Dir); spec.Path == "" {
+				bad(key, "no built-in plugin is called %q: give path, or plugins.dir", t.Name)
+			}
+		} else if _, err := os.Stat(t.Path); err != nil {
+			bad(key+".path", "%v", err)
+		}
 	}
 	if !(c.Temperature > 0) {
 		bad("temperature", "must be positive")
 	}
-	for key, p := range map[string]PluginConfig{"flow": c.Flow, "loss": c.Loss, "trainer": c.Trainer} {
+	for key, p := range map[string]PluginConfig{"flow": c.Flow, "trainer": c.Trainer} {
 		if p.Path == "" {
 			if spec := ResolvePlugin(p.Name, "", nil, "", c.Plugins.Dir); spec.Path == "" {
 				bad(key, "no built-in plugin is called %q: give path, or plugins.dir", p.Name)
@@ -292,10 +337,14 @@ func Train(ctx context.Context, cfg *TrainConfig, resume bool, onEvent func(Trai
 	if flow.Dim() != r.Model.Dim() {
 		return nil, fmt.Errorf("flow: the flow makes configurations of %d numbers, the system has %d", flow.Dim(), r.Model.Dim())
 	}
-	var loss *plugins.RemoteLoss
+	var terms []plugins.WeightedLoss
 	if c.Train.Steps > 0 {
-		if loss, err = host.Loss(ctx, spec(c.Loss), c.Loss.Options); err != nil {
-			return nil, fmt.Errorf("loss: %w", err)
+		for k, t := range c.lossTerms() {
+			l, err := host.Loss(ctx, spec(t.PluginConfig), t.Options)
+			if err != nil {
+				return nil, fmt.Errorf("loss %d: %w", k+1, err)
+			}
+			terms = append(terms, plugins.WeightedLoss{Weight: t.Weight, Loss: l})
 		}
 	}
 	trainer, err := host.Trainer(spec(c.Trainer))
@@ -315,7 +364,7 @@ func Train(ctx context.Context, cfg *TrainConfig, resume bool, onEvent func(Trai
 		}
 	}
 	final := map[string]float64{}
-	err = trainer.Train(ctx, opts, flow, loss, r.Model, masses, units, func(ev *pluginpb.TrainEvent) error {
+	err = trainer.Train(ctx, opts, flow, terms, r.Model, masses, units, func(ev *pluginpb.TrainEvent) error {
 		if len(ev.GetMetrics()) > 0 {
 			log.add(int(ev.GetStep()), ev.GetMetrics())
 			if _, ok := ev.GetMetrics()["eval_log_z"]; ok {

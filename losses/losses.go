@@ -198,3 +198,28 @@ func names(m map[string]float64) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Scaled is a loss times a weight: its value, gradients and the loss's
+// metrics (under the same names). A weighted sum of losses is a step that
+// accumulates the gradients of several Scaled losses, each on the samples
+// it wants, before one optimizer step (the thesis' "KLz^df + 0.02 KLx").
+type Scaled struct {
+	Weight float64
+	Loss   Loss
+}
+
+func (s Scaled) Info() Info { return s.Loss.Info() }
+
+func (s Scaled) Evaluate(in Inputs) (Result, error) {
+	res, err := s.Loss.Evaluate(in)
+	if err != nil {
+		return res, err
+	}
+	res.Value *= s.Weight
+	for _, g := range res.Grad {
+		for i := range g {
+			g[i] *= s.Weight
+		}
+	}
+	return res, nil
+}

@@ -337,3 +337,15 @@ func TestSinkhorn(t *testing.T) {
 		t.Errorf("divergence %g near, %g with the reference moved by 5", near.Value, farRes.Value)
 	}
 }
+
+func TestScaled(t *testing.T) {
+	in := batchOf(5, 11)
+	a, _ := L2Plus{}.Evaluate(clone(in))
+	b, err := Scaled{Weight: 0.02, Loss: L2Plus{}}.Evaluate(clone(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(b.Value-0.02*a.Value) > 1e-15 || math.Abs(b.Grad[LogPG][2]-0.02*a.Grad[LogPG][2]) > 1e-15 {
+		t.Errorf("scaled %v, unscaled %v", b, a)
+	}
+}

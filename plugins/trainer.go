@@ -18,9 +18,17 @@ import (
 // to train, the loss and the host's energy, each dialed through the
 // broker.
 type Services struct {
-	Flow   *RemoteFlow
-	Loss   *RemoteLoss // nil when the host gives none
+	Flow *RemoteFlow
+	// Losses are the terms of the training's loss, a weighted sum (one
+	// term of weight 1 for a single loss; none when the host gives none).
+	Losses []losses.Scaled
 	Energy forcefields.Model
+}
+
+// WeightedLoss is a term of a training's loss, on the host's side.
+type WeightedLoss struct {
+	Weight float64
+	Loss   *RemoteLoss
 }
 
 // TrainerProvider is what a trainer plugin implements: run the training
@@ -84,7 +92,14 @@ func (s *trainerServer) Train(req *pluginpb.TrainRequest, stream pluginpb.Traine
 		return fail("flow", err)
 	}
 	svc.Flow = &RemoteFlow{client: sizedFlowClient{flowClient}, info: info, wrap: hostCall("flow")}
-	if id := req.GetLossBrokerId(); id != 0 {
+	ids, weights := req.GetLossBrokerIds(), req.GetLossWeights()
+	if len(ids) == 0 && req.GetLossBrokerId() != 0 {
+		ids, weights = []uint32{req.GetLossBrokerId()}, []float64{1}
+	}
+	if len(weights) != len(ids) {
+		return fmt.Errorf("the host gave %d losses and %d weights", len(ids), len(weights))
+	}
+	for k, id := range ids {
 		lc, err := s.broker.Dial(id)
 		if err != nil {
 			return fail("loss", err)
@@ -95,7 +110,8 @@ func (s *trainerServer) Train(req *pluginpb.TrainRequest, stream pluginpb.Traine
 		if err != nil {
 			return fail("loss", err)
 		}
-		svc.Loss = &RemoteLoss{client: client, wrap: hostCall("loss"), Context: ctx, info: lossInfoFrom(li)}
+		l := &RemoteLoss{client: client, wrap: hostCall("loss"), Context: ctx, info: lossInfoFrom(li)}
+		svc.Losses = append(svc.Losses, losses.Scaled{Weight: weights[k], Loss: l})
 	}
 	if id := req.GetHostEnergyBrokerId(); id != 0 {
 		if svc.Energy, err = DialHostEnergy(ctx, s.broker, id); err != nil {
@@ -166,27 +182,27 @@ func (h *Host) Trainer(spec Spec) (*RemoteTrainer, error) {
 	return &RemoteTrainer{conn: conn, wrap: r.explain, Spec: spec}, nil
 }
 
-// Train offers the flow, the loss (may be nil) and the host's energy to
-// the trainer through the broker, starts the training with options, and
-// passes every event to onEvent until the trainer is done. The trainer's
-// calls have no time-out of their own: a training takes as long as it
-// takes; ctx ends it.
-func (t *RemoteTrainer) Train(ctx context.Context, options map[string]string, flow *RemoteFlow, loss *RemoteLoss,
+// Train offers the flow, the loss's terms (may be none) and the host's
+// energy to the trainer through the broker, starts the training with
+// options, and passes every event to onEvent until the trainer is done.
+// The training is a streaming call, which the host's per-call time-out
+// does not bound; ctx ends it.
+func (t *RemoteTrainer) Train(ctx context.Context, options map[string]string, flow *RemoteFlow, terms []WeightedLoss,
 	energy forcefields.Model, masses []float64, units string, onEvent func(*pluginpb.TrainEvent) error) error {
 	broker := t.conn.broker
 	req := &pluginpb.TrainRequest{Options: options, FlowBrokerId: serveProxy(broker, func(s *grpc.Server) {
 		pluginpb.RegisterFlowServer(s, &flowProxy{to: flow.client})
 	})}
-	if loss != nil {
-		req.LossBrokerId = serveProxy(broker, func(s *grpc.Server) {
-			pluginpb.RegisterLossServer(s, &lossProxy{to: loss.client})
-		})
+	for _, term := range terms {
+		client := term.Loss.client
+		req.LossBrokerIds = append(req.LossBrokerIds, serveProxy(broker, func(s *grpc.Server) {
+			pluginpb.RegisterLossServer(s, &lossProxy{to: client})
+		}))
+		req.LossWeights = append(req.LossWeights, term.Weight)
 	}
 	if energy != nil {
 		req.HostEnergyBrokerId = ServeHostEnergy(broker, energy, masses, units)
 	}
-	// A streaming call: the host's per-call time-out (on unary calls) does
-	// not bound a training.
 	stream, err := t.conn.client.Train(ctx, req)
 	if err != nil {
 		return t.wrap("Train", err)

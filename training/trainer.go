@@ -115,6 +115,36 @@ func (t *Trainer) Step(ctx context.Context, loss losses.Loss, n int, lr, clip fl
 	return StepResult{Loss: res.Value, GradNorm: norm, Metrics: res.Metrics}, nil
 }
 
+// StepSum takes one optimizer step on a weighted sum of losses, each
+// evaluated on its own batch of n samples drawn where it wants them. The
+// result's loss is the sum; with several terms, each term's value and
+// metrics are reported under its name ("klx.loss", "klx.mean_beta_u").
+func (t *Trainer) StepSum(ctx context.Context, terms []losses.Scaled, n int, lr, clip float64) (StepResult, error) {
+	out := StepResult{Metrics: map[string]float64{}}
+	for _, term := range terms {
+		res, err := t.Accumulate(ctx, term, n)
+		if err != nil {
+			return StepResult{}, err
+		}
+		out.Loss += res.Value
+		if len(terms) == 1 {
+			out.Metrics = res.Metrics
+			continue
+		}
+		name := term.Info().Name
+		out.Metrics[name+".loss"] = res.Value
+		for k, v := range res.Metrics {
+			out.Metrics[name+"."+k] = v
+		}
+	}
+	norm, err := t.Flow.Step(ctx, lr, clip)
+	if err != nil {
+		return StepResult{}, err
+	}
+	out.GradNorm = norm
+	return out, nil
+}
+
 // Accumulate evaluates loss on a batch of n samples and adds its gradient
 // to the flow's, without a step: Step is Accumulate and the optimizer.
 func (t *Trainer) Accumulate(ctx context.Context, loss losses.Loss, n int) (losses.Result, error) {

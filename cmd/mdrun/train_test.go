@@ -177,6 +177,32 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
+// TestTrainWeightedSum trains with the thesis' pre-training mixture
+// KLz^df + 0.02 KLx: each term on its own samples, one step.
+func TestTrainWeightedSum(t *testing.T) {
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "2", hidden: "16"}}
+losses:
+  - {weight: 1, options: {name: klz_df}}
+  - {weight: 0.02, options: {name: klx}}
+pretrain: {steps: 50, batch: 64}
+train: {steps: 30, batch: 64}
+output: {dir: %s}
+`, data, dir))
+	if code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	header := strings.SplitN(string(mustRead(t, filepath.Join(dir, "train.metrics.csv"))), "\n", 2)[0]
+	for _, col := range []string{"klz_df.loss", "klx.loss", "klx.mean_beta_u"} {
+		if !strings.Contains(header, col) {
+			t.Errorf("the metrics CSV lacks %s: %s", col, header)
+		}
+	}
+}
+
 // TestTrainRefusesBadConfig: mistakes are reported before anything runs.
 func TestTrainRefusesBadConfig(t *testing.T) {
 	dir := t.TempDir()

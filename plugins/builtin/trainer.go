@@ -135,13 +135,13 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 	if err != nil {
 		return err
 	}
-	if (plan.placerSteps > 0 || plan.preSteps > 0 || (svc.Loss != nil && contains(svc.Loss.Info().Samples, losses.Data))) && frames == 0 {
+	if (plan.placerSteps > 0 || plan.preSteps > 0 || needsData(svc.Losses)) && frames == 0 {
 		return fmt.Errorf("option data: training the placer, pre-training and data losses need a dataset")
 	}
 	if plan.placerSteps > 0 && len(svc.Flow.Info().GetGeneratedAtoms())*3 == svc.Flow.Dim() {
 		return fmt.Errorf("option placer_steps: the flow generates every atom; there is no placer to train")
 	}
-	if plan.steps > 0 && svc.Loss == nil {
+	if plan.steps > 0 && len(svc.Losses) == 0 {
 		return fmt.Errorf("steps %d without a loss: the host must give one", plan.steps)
 	}
 	start := 0
@@ -172,13 +172,13 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 			res, err = tr.Step(ctx, ml, plan.preBatch, lr, plan.clip)
 		default:
 			if step == pre+1 {
-				if err := send(&pluginpb.TrainEvent{Step: int64(step), Message: "training with " + svc.Loss.Info().Name}); err != nil {
+				if err := send(&pluginpb.TrainEvent{Step: int64(step), Message: "training with " + termNames(svc.Losses)}); err != nil {
 					return err
 				}
 			}
 			k := float64(step-pre-1) / math.Max(1, float64(plan.steps-1))
 			phase, lr = "train", plan.lr*math.Pow(plan.lrFinal/plan.lr, k)
-			res, err = tr.Step(ctx, svc.Loss, plan.batch, lr, plan.clip)
+			res, err = tr.StepSum(ctx, svc.Losses, plan.batch, lr, plan.clip)
 		}
 		if err != nil {
 			return fmt.Errorf("step %d (%s): %w", step, phase, err)
@@ -216,6 +216,28 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		}
 	}
 	return send(&pluginpb.TrainEvent{Step: int64(total), Done: true, Message: "done"})
+}
+
+func needsData(terms []losses.Scaled) bool {
+	for _, t := range terms {
+		if contains(t.Info().Samples, losses.Data) {
+			return true
+		}
+	}
+	return false
+}
+
+// termNames describes a weighted sum of losses: "l2plus", or
+// "1 klz_df + 0.02 klx".
+func termNames(terms []losses.Scaled) string {
+	if len(terms) == 1 {
+		return terms[0].Info().Name
+	}
+	var parts []string
+	for _, t := range terms {
+		parts = append(parts, fmt.Sprintf("%g %s", t.Weight, t.Info().Name))
+	}
+	return strings.Join(parts, " + ")
 }
 
 // saveTrainer writes the flow and the trainer's state: the flow first, so

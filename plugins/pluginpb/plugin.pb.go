@@ -1385,8 +1385,13 @@ type TrainRequest struct {
 	HostEnergyBrokerId uint32                 `protobuf:"varint,2,opt,name=host_energy_broker_id,json=hostEnergyBrokerId,proto3" json:"host_energy_broker_id,omitempty"` // where to dial HostEnergy
 	FlowBrokerId       uint32                 `protobuf:"varint,3,opt,name=flow_broker_id,json=flowBrokerId,proto3" json:"flow_broker_id,omitempty"`                     // where to dial the Flow to train
 	LossBrokerId       uint32                 `protobuf:"varint,4,opt,name=loss_broker_id,json=lossBrokerId,proto3" json:"loss_broker_id,omitempty"`                     // where to dial the Loss
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// A weighted sum of losses, each on the samples it wants, summed before
+	// one optimizer step: where to dial each and its weight (when given,
+	// they replace loss_broker_id).
+	LossBrokerIds []uint32  `protobuf:"varint,5,rep,packed,name=loss_broker_ids,json=lossBrokerIds,proto3" json:"loss_broker_ids,omitempty"`
+	LossWeights   []float64 `protobuf:"fixed64,6,rep,packed,name=loss_weights,json=lossWeights,proto3" json:"loss_weights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TrainRequest) Reset() {
@@ -1445,6 +1450,20 @@ func (x *TrainRequest) GetLossBrokerId() uint32 {
 		return x.LossBrokerId
 	}
 	return 0
+}
+
+func (x *TrainRequest) GetLossBrokerIds() []uint32 {
+	if x != nil {
+		return x.LossBrokerIds
+	}
+	return nil
+}
+
+func (x *TrainRequest) GetLossWeights() []float64 {
+	if x != nil {
+		return x.LossWeights
+	}
+	return nil
 }
 
 // TrainEvent reports progress, metrics and checkpoints as training goes.
@@ -1630,12 +1649,14 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x05value:\x028\x01\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x90\x02\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xdb\x02\n" +
 	"\fTrainRequest\x12E\n" +
 	"\aoptions\x18\x01 \x03(\v2+.flowmd.plugin.v1.TrainRequest.OptionsEntryR\aoptions\x121\n" +
 	"\x15host_energy_broker_id\x18\x02 \x01(\rR\x12hostEnergyBrokerId\x12$\n" +
 	"\x0eflow_broker_id\x18\x03 \x01(\rR\fflowBrokerId\x12$\n" +
-	"\x0eloss_broker_id\x18\x04 \x01(\rR\flossBrokerId\x1a:\n" +
+	"\x0eloss_broker_id\x18\x04 \x01(\rR\flossBrokerId\x12&\n" +
+	"\x0floss_broker_ids\x18\x05 \x03(\rR\rlossBrokerIds\x12!\n" +
+	"\floss_weights\x18\x06 \x03(\x01R\vlossWeights\x1a:\n" +
 	"\fOptionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xef\x01\n" +
