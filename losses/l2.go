@@ -84,3 +84,45 @@ func (l PairGB) Evaluate(in Inputs) (Result, error) {
 	ratioMetrics(r, m)
 	return Result{Value: v, Grad: map[string][]float64{LogPG: g, BetaU: append([]float64(nil), g...)}, Metrics: m}, nil
 }
+
+// PairCB is the pair loss with a cache of under-sampled points, PL^2_CB
+// (thesis section 6.4.4): as PairGB, with the differentiated points i the
+// trainer's cache of the previous batch's most under-sampled half beside
+// fresh samples, and the reference points j a separate fresh batch with its
+// own importance weights. (1/(n m)) sum_i sum_j w_j max(r_i - r_j, 0)^2.
+type PairCB struct{}
+
+func (PairCB) Info() Info {
+	return Info{Name: "pl2_cb", Inputs: []string{BetaU, LogPG, RefBetaU, RefLogPG}, Samples: []string{ModelDetached, ModelDetached}, Cache: true}
+}
+
+func (PairCB) Evaluate(in Inputs) (Result, error) {
+	n, err := batch(in, BetaU, LogPG)
+	if err != nil {
+		return Result{}, err
+	}
+	m, err := batch(in, RefBetaU, RefLogPG)
+	if err != nil {
+		return Result{}, err
+	}
+	r := logRatio(in[BetaU], in[LogPG])
+	rj := logRatio(in[RefBetaU], in[RefLogPG])
+	w := normalize(softmax(rj))
+	g := make([]float64, n)
+	var v float64
+	nm := float64(n) * float64(m)
+	for i := 0; i < n; i++ {
+		var gi float64
+		for j := 0; j < m; j++ {
+			if d := r[i] - rj[j]; d > 0 {
+				v += w[j] * d * d / nm
+				gi += 2 * w[j] * d / nm
+			}
+		}
+		g[i] = -gi
+	}
+	met := map[string]float64{"mean_beta_u": mean(in[BetaU])}
+	ratioMetrics(rj, met)
+	return Result{Value: v, Grad: map[string][]float64{LogPG: g, BetaU: append([]float64(nil), g...),
+		RefBetaU: make([]float64, m), RefLogPG: make([]float64, m)}, Metrics: met}, nil
+}

@@ -52,6 +52,9 @@ type Info struct {
 	NeedsCoordinates bool
 	// Stateful: the loss keeps state between calls (adaptive weights).
 	Stateful bool
+	// Cache: the trainer carries the most under-sampled half of each
+	// batch into the next one (thesis section 6.4.4).
+	Cache bool
 }
 
 // Inputs are one batch's per-sample arrays, by name.

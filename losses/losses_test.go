@@ -349,3 +349,23 @@ func TestScaled(t *testing.T) {
 		t.Errorf("scaled %v, unscaled %v", b, a)
 	}
 }
+
+func TestPairCB(t *testing.T) {
+	in := batchOf(6, 12)
+	ref := batchOf(4, 13)
+	in[RefBetaU], in[RefLogPG] = ref[BetaU], ref[LogPG]
+	checkGradients(t, PairCB{}, in, func(in, frozen Inputs) float64 {
+		rj := logRatio(frozen[RefBetaU], frozen[RefLogPG])
+		w := normalize(softmax(rj))
+		var s float64
+		for i := range in[BetaU] {
+			ri := -in[BetaU][i] - in[LogPG][i]
+			for j := range rj {
+				if d := ri - rj[j]; d > 0 {
+					s += w[j] * d * d
+				}
+			}
+		}
+		return s / 24
+	})
+}

@@ -56,7 +56,7 @@ type lossServer struct {
 
 func lossInfo(plugin *pluginpb.PluginInfo, i losses.Info) *pluginpb.LossInfo {
 	return &pluginpb.LossInfo{Plugin: plugin, Name: i.Name, Inputs: i.Inputs, Samples: i.Samples, NeedsForces: i.NeedsForces,
-		NeedsCoordinates: i.NeedsCoordinates, Stateful: i.Stateful}
+		NeedsCoordinates: i.NeedsCoordinates, Stateful: i.Stateful, Cache: i.Cache}
 }
 
 func (s *lossServer) Describe(context.Context, *pluginpb.Empty) (*pluginpb.LossInfo, error) {

@@ -135,7 +135,7 @@ func lossInfoFrom(li *pluginpb.LossInfo) losses.Info {
 		name = li.GetPlugin().GetName()
 	}
 	return losses.Info{Name: name, Inputs: li.GetInputs(), Samples: li.GetSamples(),
-		NeedsForces: li.GetNeedsForces(), NeedsCoordinates: li.GetNeedsCoordinates(), Stateful: li.GetStateful()}
+		NeedsForces: li.GetNeedsForces(), NeedsCoordinates: li.GetNeedsCoordinates(), Stateful: li.GetStateful(), Cache: li.GetCache()}
 }
 
 // sizedFlowClient lifts the message size limits on every call of a flow

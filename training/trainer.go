@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 
 	"github.com/flowmd/flowmd/flows"
 	"github.com/flowmd/flowmd/forcefields"
@@ -52,6 +53,9 @@ type Trainer struct {
 	// epoch is the random state the current permutation was drawn from,
 	// so that a checkpoint need not store the permutation.
 	epoch []byte
+	// cache holds the configurations a caching loss carries into the next
+	// batch.
+	cache []float64
 }
 
 // New returns a trainer whose random draws (latent samples, minibatches)
@@ -70,20 +74,21 @@ func New(f Flow, energy forcefields.Model, beta float64, data []float64, frames 
 // State is what a checkpoint keeps of a trainer to resume exactly: its
 // random stream and where it is in the current pass over the data.
 type State struct {
-	Random []byte `json:"random"`
-	Epoch  []byte `json:"epoch,omitempty"`
-	Pos    int    `json:"pos"`
+	Random []byte    `json:"random"`
+	Epoch  []byte    `json:"epoch,omitempty"`
+	Pos    int       `json:"pos"`
+	Cache  []float64 `json:"cache,omitempty"`
 }
 
 // State returns the trainer's state.
 func (t *Trainer) State() (State, error) {
 	r, err := t.pcg.MarshalBinary()
-	return State{Random: r, Epoch: t.epoch, Pos: t.pos}, err
+	return State{Random: r, Epoch: t.epoch, Pos: t.pos, Cache: t.cache}, err
 }
 
 // SetState restores a state from State.
 func (t *Trainer) SetState(s State) error {
-	t.perm, t.pos, t.epoch = nil, 0, nil
+	t.perm, t.pos, t.epoch, t.cache = nil, 0, nil, append([]float64(nil), s.Cache...)
 	if s.Epoch != nil {
 		// Redraw the permutation of the data the state was in.
 		if err := t.pcg.UnmarshalBinary(s.Epoch); err != nil {
@@ -248,9 +253,19 @@ func (t *Trainer) energies(ctx context.Context, x []float64, n int, forces bool)
 func (t *Trainer) inverseStep(ctx context.Context, loss losses.Loss, info losses.Info, n int, data bool) (losses.Result, error) {
 	var x []float64
 	var err error
-	if data {
+	dim := t.Flow.Dim()
+	switch {
+	case data:
 		x, err = t.dataBatch(n)
-	} else {
+	case info.Cache:
+		// The cached, most under-sampled points of the previous batch,
+		// then fresh samples.
+		fresh := n - len(t.cache)/dim
+		z, _ := t.latent(fresh)
+		var xf []float64
+		xf, _, err = t.Flow.Forward(ctx, z, false)
+		x = append(append([]float64(nil), t.cache...), xf...)
+	default:
 		z, _ := t.latent(n)
 		x, _, err = t.Flow.Forward(ctx, z, false)
 	}
@@ -258,6 +273,12 @@ func (t *Trainer) inverseStep(ctx context.Context, loss losses.Loss, info losses
 		return losses.Result{}, err
 	}
 	in := losses.Inputs{}
+	if needs(info, losses.RefBetaU) {
+		// A separate reference batch; its pass comes before the kept one.
+		if err := t.reference(ctx, info, in, n); err != nil {
+			return losses.Result{}, err
+		}
+	}
 	if needs(info, losses.BetaU) {
 		if in[losses.BetaU], _, err = t.energies(ctx, x, n, false); err != nil {
 			return losses.Result{}, err
@@ -282,6 +303,9 @@ func (t *Trainer) inverseStep(ctx context.Context, loss losses.Loss, info losses
 	res, err := loss.Evaluate(in)
 	if err != nil {
 		return res, err
+	}
+	if info.Cache {
+		t.keepUndersampled(x, in[losses.BetaU], logp, n/2)
 	}
 	g := res.Grad[losses.LogPG]
 	if len(g) != n {
@@ -360,9 +384,25 @@ func (t *Trainer) forwardStep(ctx context.Context, loss losses.Loss, info losses
 	return res, err
 }
 
-// reference adds the reference batch of the optimal-transport losses: the
-// data's configurations, or the model's detached samples with their
-// energies and densities.
+// keepUndersampled caches the k configurations of x with the largest log
+// ratio r = -beta U - log p_G: where the flow is most below p_B.
+func (t *Trainer) keepUndersampled(x, betaU, logp []float64, k int) {
+	dim := t.Flow.Dim()
+	idx := make([]int, len(betaU))
+	for i := range idx {
+		idx[i] = i
+	}
+	r := func(i int) float64 { return -betaU[i] - logp[i] }
+	sort.SliceStable(idx, func(a, b int) bool { return r(idx[a]) > r(idx[b]) })
+	t.cache = t.cache[:0]
+	for _, i := range idx[:k] {
+		t.cache = append(t.cache, x[i*dim:(i+1)*dim]...)
+	}
+}
+
+// reference adds the reference batch of the pair and optimal-transport
+// losses: the data's configurations, or the model's detached samples with
+// their energies and densities.
 func (t *Trainer) reference(ctx context.Context, info losses.Info, in losses.Inputs, n int) error {
 	if len(info.Samples) > 1 && info.Samples[1] == losses.Data {
 		y, err := t.dataBatch(n)
@@ -377,7 +417,10 @@ func (t *Trainer) reference(ctx context.Context, info losses.Info, in losses.Inp
 	for r := range logq {
 		logq[r] -= ld[r]
 	}
-	in[losses.RefCoords], in[losses.RefLogPG] = y, logq
+	if needs(info, losses.RefCoords) {
+		in[losses.RefCoords] = y
+	}
+	in[losses.RefLogPG] = logq
 	in[losses.RefBetaU], _, err = t.energies(ctx, y, n, false)
 	return err
 }

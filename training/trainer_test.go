@@ -186,3 +186,51 @@ func TestStateResumesExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheCarriesUndersampledPoints: with PL^2_CB, the half of a batch
+// with the largest log ratio comes back at the head of the next batch, and
+// the cache is part of the trainer's state.
+func TestCacheCarriesUndersampledPoints(t *testing.T) {
+	tr, _ := smallTrainer(t)
+	ctx := context.Background()
+	if _, err := tr.Accumulate(ctx, losses.PairCB{}, 8); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.cache) != 4*2 {
+		t.Fatalf("cache of %d numbers after a batch of 8 in 2D", len(tr.cache))
+	}
+	st, _ := tr.State()
+	if len(st.Cache) != 8 {
+		t.Errorf("the state lacks the cache")
+	}
+	cached := append([]float64(nil), tr.cache...)
+	// The next batch starts with the cached points: record what the loss
+	// sees.
+	var seen []float64
+	spy := spyLoss{Loss: losses.PairCB{}, coords: &seen}
+	if _, err := tr.Accumulate(ctx, spy, 8); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range cached {
+		if seen[i] != v {
+			t.Fatalf("the next batch does not start with the cached points")
+		}
+	}
+}
+
+// spyLoss records the coordinates its batch came from.
+type spyLoss struct {
+	losses.Loss
+	coords *[]float64
+}
+
+func (s spyLoss) Info() losses.Info {
+	i := s.Loss.Info()
+	i.Inputs = append(i.Inputs, losses.Coords)
+	return i
+}
+
+func (s spyLoss) Evaluate(in losses.Inputs) (losses.Result, error) {
+	*s.coords = append([]float64(nil), in[losses.Coords]...)
+	return s.Loss.Evaluate(in)
+}

@@ -5,7 +5,7 @@ package builtin
 //
 // Options (all strings):
 //
-//	name         ml, klx, klz_df, klx_bw, renyi, pl2_gb, l2plus, sinkhorn
+//	name         ml, klx, klz_df, klx_bw, renyi, pl2_gb, pl2_cb, l2plus, sinkhorn
 //	weights      klz_df: softmax (default), standardized, clamped or none
 //	temperature  klz_df with standardized weights (default 1)
 //	mask, importance   pl2_gb: true/false (default both true)
@@ -38,6 +38,7 @@ var lossOptions = map[string][]string{
 	"ml": nil, "klx": nil, "renyi": nil, "l2plus": nil,
 	"klz_df":   {"weights", "temperature"},
 	"pl2_gb":   {"mask", "importance"},
+	"pl2_cb":   nil,
 	"sinkhorn": {"epsilon", "iterations", "data_free"},
 	"klx_bw":   {"cv", "atoms", "index", "edges", "targets", "adaptive"},
 }
@@ -47,7 +48,7 @@ func Loss(o map[string]string) (losses.Loss, error) {
 	name := o["name"]
 	opts, ok := lossOptions[name]
 	if !ok {
-		return nil, fmt.Errorf("option name=%q: expected ml, klx, klz_df, klx_bw, renyi, pl2_gb, l2plus or sinkhorn", name)
+		return nil, fmt.Errorf("option name=%q: expected ml, klx, klz_df, klx_bw, renyi, pl2_gb, pl2_cb, l2plus or sinkhorn", name)
 	}
 	for k := range o {
 		if k != "name" && !contains(opts, k) {
@@ -65,6 +66,8 @@ func Loss(o map[string]string) (losses.Loss, error) {
 		l = losses.Renyi{}
 	case "l2plus":
 		l = losses.L2Plus{}
+	case "pl2_cb":
+		l = losses.PairCB{}
 	case "klz_df":
 		l = losses.DataFreeKLz{Weights: o["weights"], Temperature: p.float("temperature", 1)}
 		if err := losses.CheckWeights(o["weights"]); err != nil {

@@ -1192,8 +1192,12 @@ type LossInfo struct {
 	NeedsCoordinates bool     `protobuf:"varint,5,opt,name=needs_coordinates,json=needsCoordinates,proto3" json:"needs_coordinates,omitempty"` // optimal transport
 	Stateful         bool     `protobuf:"varint,6,opt,name=stateful,proto3" json:"stateful,omitempty"`                                         // keeps state between calls (a cache)
 	Name             string   `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`                                                  // the loss's own name, e.g. "l2plus"
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// cache: the trainer keeps the half of each batch that is most
+	// under-sampled (largest -beta U - log p_G) and carries it into the next
+	// batch, re-scored, beside fresh samples (the thesis' PL^2_CB)
+	Cache         bool `protobuf:"varint,8,opt,name=cache,proto3" json:"cache,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LossInfo) Reset() {
@@ -1273,6 +1277,13 @@ func (x *LossInfo) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *LossInfo) GetCache() bool {
+	if x != nil {
+		return x.Cache
+	}
+	return false
 }
 
 type LossRequest struct {
@@ -1626,7 +1637,7 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rlearning_rate\x18\x01 \x01(\x01R\flearningRate\x12\x1b\n" +
 	"\tclip_norm\x18\x02 \x01(\x01R\bclipNorm\"3\n" +
 	"\fStepResponse\x12#\n" +
-	"\rgradient_norm\x18\x01 \x01(\x01R\fgradientNorm\"\xf2\x01\n" +
+	"\rgradient_norm\x18\x01 \x01(\x01R\fgradientNorm\"\x88\x02\n" +
 	"\bLossInfo\x124\n" +
 	"\x06plugin\x18\x01 \x01(\v2\x1c.flowmd.plugin.v1.PluginInfoR\x06plugin\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x12\x18\n" +
@@ -1634,7 +1645,8 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\fneeds_forces\x18\x04 \x01(\bR\vneedsForces\x12+\n" +
 	"\x11needs_coordinates\x18\x05 \x01(\bR\x10needsCoordinates\x12\x1a\n" +
 	"\bstateful\x18\x06 \x01(\bR\bstateful\x12\x12\n" +
-	"\x04name\x18\a \x01(\tR\x04name\"\xa4\x01\n" +
+	"\x04name\x18\a \x01(\tR\x04name\x12\x14\n" +
+	"\x05cache\x18\b \x01(\bR\x05cache\"\xa4\x01\n" +
 	"\vLossRequest\x12A\n" +
 	"\x06inputs\x18\x01 \x03(\v2).flowmd.plugin.v1.LossRequest.InputsEntryR\x06inputs\x1aR\n" +
 	"\vInputsEntry\x12\x10\n" +
