@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowmd/flowmd/engine"
 	"github.com/flowmd/flowmd/flows"
 )
 
@@ -217,4 +219,82 @@ func TestTrainRefusesBadConfig(t *testing.T) {
 			t.Errorf("%q: exit %d, %s", yaml, code, errs)
 		}
 	}
+}
+
+// TestTrainExamples runs every training config in examples/ through its
+// whole protocol, shortened (a small flow, a few steps per phase) and on a
+// short dataset made here by mdrun run, so the examples cannot rot.
+func TestTrainExamples(t *testing.T) {
+	paths, err := filepath.Glob("../../examples/*-train.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no training examples: %v", err)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			cfg, err := engine.LoadTrainConfig(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			cfg.Data = exampleData(t, cfg)
+			cfg.Flow.Options["blocks"], cfg.Flow.Options["hidden"] = "2", "16"
+			for _, ph := range []*engine.PhaseConfig{&cfg.Placer, &cfg.Pretrain, &cfg.Train} {
+				if ph.Steps > 0 {
+					ph.Steps, ph.Batch = 20, 32
+				}
+			}
+			if cfg.Train.Steps == 0 {
+				t.Fatal("the example has no training phase")
+			}
+			cfg.Evaluate.Every, cfg.Evaluate.Samples = 20, 200
+			cfg.Checkpoint = 20
+			cfg.Output.Dir = dir
+			rep, err := engine.Train(context.Background(), cfg, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := cfg.Placer.Steps + cfg.Pretrain.Steps + cfg.Train.Steps; rep.Steps != want {
+				t.Errorf("%d steps run, %d asked for", rep.Steps, want)
+			}
+			if _, ok := rep.Final["eval_reverse_ess"]; !ok {
+				t.Errorf("no evaluation in the report: %v", rep.Final)
+			}
+			prefix := filepath.Join(dir, cfg.Output.Prefix)
+			for _, f := range []string{".flow.npz", ".metrics.csv", ".trainer.json"} {
+				if _, err := os.Stat(prefix + f); err != nil {
+					t.Errorf("output %s: %v", f, err)
+				}
+			}
+			if _, err := flows.Load(prefix + ".flow.npz"); err != nil {
+				t.Errorf("the trained flow: %v", err)
+			}
+		})
+	}
+}
+
+// exampleData writes a short dataset of the training config's system with
+// mdrun run: Monte Carlo for an analytic energy, Langevin dynamics for a
+// molecule.
+func exampleData(t *testing.T, cfg *engine.TrainConfig) string {
+	t.Helper()
+	dir := t.TempDir()
+	yaml := "walkers: 4\nmoves: [{type: langevin}]\nsteps: 3000\nequilibration: 1000\noutput: {dataset: 20, prefix: data}\n"
+	if cfg.System.Analytic != "" {
+		params := []string{}
+		for k, v := range cfg.System.AnalyticParams {
+			params = append(params, fmt.Sprintf("%s: %v", k, v))
+		}
+		yaml = fmt.Sprintf("system: {analytic: %s, analytic_params: {%s}}\n", cfg.System.Analytic, strings.Join(params, ", ")) +
+			"walkers: 16\nmoves: [{type: random_walk, step_size: 0.5}]\nsteps: 2000\nequilibration: 500\noutput: {dataset: 10, prefix: data}\n"
+	} else if cfg.System.PSF != "" {
+		t.Fatalf("add a dataset recipe for the system %s", cfg.System.PSF)
+	}
+	path := filepath.Join(dir, "data.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := mdrun(t, "run", "-c", path, "--quiet"); code != exitOK {
+		t.Fatalf("mdrun run: exit %d: %s", code, errs)
+	}
+	return filepath.Join(dir, "data.npz")
 }
