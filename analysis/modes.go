@@ -187,15 +187,15 @@ func DialaninePhiModes(phi [4]int) ModeSet {
 // DoubleWellModes splits an analytic model along coordinate index at
 // boundary: mode "x<i><b" holds frames with x[index] < boundary and mode
 // "x<i>>=<b" those with x[index] ≥ boundary (for example "x0<0" and
-// "x0>=0").
+// "x0>=0"; the names show the boundary to three digits).
 func DoubleWellModes(index int, boundary float64) ModeSet {
 	name := fmt.Sprintf("x%d", index)
 	return ModeSet{
 		Name: "double well along " + name,
 		CVs:  []CV{CoordinateCV(name, index)},
 		Modes: []Mode{
-			{Name: fmt.Sprintf("%s<%g", name, boundary), Contains: func(v []float64) bool { return v[0] < boundary }},
-			{Name: fmt.Sprintf("%s>=%g", name, boundary), Contains: func(v []float64) bool { return v[0] >= boundary }},
+			{Name: fmt.Sprintf("%s<%.3g", name, boundary), Contains: func(v []float64) bool { return v[0] < boundary }},
+			{Name: fmt.Sprintf("%s>=%.3g", name, boundary), Contains: func(v []float64) bool { return v[0] >= boundary }},
 		},
 	}
 }

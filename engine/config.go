@@ -133,8 +133,8 @@ type MinimizeConfig struct {
 // MoveConfig is one entry of the move schedule. Which fields apply depends
 // on Type.
 type MoveConfig struct {
-	// Type is langevin, velocity_verlet, random_walk, mala, hmc or
-	// replica_exchange.
+	// Type is langevin, velocity_verlet, random_walk, mala, hmc,
+	// replica_exchange or flow.
 	Type  string `mapstructure:"type" json:"type"`
 	Count int    `mapstructure:"count" json:"count,omitempty"`
 	// Timestep of langevin, velocity_verlet, hmc and mala: fs for CHARMM
@@ -148,6 +148,12 @@ type MoveConfig struct {
 	Group            int     `mapstructure:"group" json:"group,omitempty"`
 	TargetAcceptance float64 `mapstructure:"target_acceptance" json:"target_acceptance,omitempty"`
 	LeapfrogSteps    int     `mapstructure:"leapfrog_steps" json:"leapfrog_steps,omitempty"`
+	// Flow of a flow move: the flow plugin (by default the built-in one,
+	// with options {load: a flow saved by mdrun train}).
+	Flow PluginConfig `mapstructure:"flow" json:"flow,omitempty"`
+	// Batch of a flow move: proposals drawn per call to the flow (default
+	// 256); one batch serves all walkers, and several steps if larger.
+	Batch int `mapstructure:"batch" json:"batch,omitempty"`
 }
 
 // OutputConfig says what a run writes and how often (in steps; 0 turns an
@@ -226,6 +232,13 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	c.ForceField.Align.Reference = rel(c.ForceField.Align.Reference)
 	c.System.Plugin.Path = rel(c.System.Plugin.Path)
+	for i := range c.Moves {
+		m := &c.Moves[i]
+		m.Flow.Path = rel(m.Flow.Path)
+		if load, ok := m.Flow.Options["load"]; ok {
+			m.Flow.Options["load"] = rel(load)
+		}
+	}
 	c.Plugins.Dir = rel(c.Plugins.Dir)
 	if c.Output.Dir == "" {
 		c.Output.Dir = dir
@@ -252,6 +265,7 @@ const (
 	MoveMALA            = "mala"
 	MoveHMC             = "hmc"
 	MoveReplicaExchange = "replica_exchange"
+	MoveFlow            = "flow"
 )
 
 // WithDefaults returns the config with every zero value replaced by its
@@ -306,6 +320,13 @@ func (c *Config) WithDefaults() *Config {
 		case MoveMALA:
 			if m.TargetAcceptance == 0 {
 				m.TargetAcceptance = 0.574
+			}
+		case MoveFlow:
+			if m.Flow.Name == "" {
+				m.Flow.Name = "flow"
+			}
+			if m.Batch == 0 {
+				m.Batch = 256
 			}
 		case MoveHMC:
 			if m.LeapfrogSteps == 0 {
@@ -438,8 +459,15 @@ func (c *Config) Validate() error {
 			if !c.Ladder.Enabled() {
 				bad(key, "replica_exchange needs a ladder")
 			}
+		case MoveFlow:
+			if m.Batch < 1 {
+				bad(key+".batch", "%d must be at least 1", m.Batch)
+			}
+			if m.Flow.Name == "flow" && m.Flow.Path == "" && m.Flow.Options["load"] == "" {
+				bad(key+".flow", "the built-in flow needs a trained flow: flow: {options: {load: PREFIX.flow.npz}} (from mdrun train)")
+			}
 		default:
-			bad(key+".type", "%q is not a move: expected langevin, velocity_verlet, random_walk, mala, hmc or replica_exchange", m.Type)
+			bad(key+".type", "%q is not a move: expected langevin, velocity_verlet, random_walk, mala, hmc, replica_exchange or flow", m.Type)
 		}
 		if m.Friction < 0 {
 			bad(key+".friction", "%v must not be negative", m.Friction)

@@ -96,7 +96,7 @@ func NewRun(ctx context.Context, cfg *Config, resume bool) (*Run, error) {
 	if err := r.buildState(ctx, x0); err != nil {
 		return nil, err
 	}
-	if err := r.buildMoves(); err != nil {
+	if err := r.buildMoves(ctx); err != nil {
 		return nil, err
 	}
 	if r.inputs, err = inputChecksums(c); err != nil {
@@ -335,7 +335,7 @@ func (r *Run) buildState(ctx context.Context, x0 []float64) error {
 	return nil
 }
 
-func (r *Run) buildMoves() error {
+func (r *Run) buildMoves(ctx context.Context) error {
 	c := r.Config
 	var sched integrators.Schedule
 	for i, mc := range c.Moves {
@@ -370,6 +370,8 @@ func (r *Run) buildMoves() error {
 				}
 			}
 			mv = r.Exchange
+		case MoveFlow:
+			mv, err = r.flowMove(ctx, i, mc)
 		}
 		if err != nil {
 			return fmt.Errorf("moves[%d]: %w", i, err)
@@ -466,6 +468,16 @@ func (r *Run) Execute(ctx context.Context, progress func(Progress), interval tim
 	sum := r.summary(startStep, startTime)
 	if err := r.out.finish(r, sum); err != nil {
 		return nil, err
+	}
+	// The recorded frames' mode fractions, for systems with known modes
+	// (the double wells, butane, dialanine); none when the series are too
+	// short for error bars (mdrun analyze says why).
+	if path, ok := sum.Files["dataset"]; ok && sum.FramesRecorded > 1 {
+		if set, err := ModeSetFor("auto", r.System, r.Model); err == nil && set != nil {
+			if fr, _, err := DatasetModeFractions(path, set); err == nil {
+				sum.ModeFractions = fr
+			}
+		}
 	}
 	return sum, nil
 }

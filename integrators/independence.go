@@ -36,6 +36,12 @@ type Independence struct {
 	// Seed starts the proposals' seeds: batch k is drawn with a seed
 	// derived from Seed and k.
 	Seed uint64
+	// Carry, when q covers only some coordinates (a molecular flow's heavy
+	// atoms), sets the others of a proposal from the current configuration
+	// cur. It must preserve volume and undo itself along the reverse move
+	// (carrying x' back to x's heavy atoms gives x), so that the
+	// acceptance ratio is still q(x)/q(x'). Nil leaves proposals as drawn.
+	Carry func(cur, prop []float64)
 
 	buf, bufLogq []float64
 	pos          int    // next unused proposal in buf
@@ -112,6 +118,9 @@ func (p *Independence) Propose(ctx context.Context, s *State, xp []float64) erro
 		if err := p.next(ctx, d, xp[w*d:(w+1)*d], &p.logqP[w]); err != nil {
 			return err
 		}
+	}
+	if p.Carry != nil {
+		s.forWalkers(func(w int) { p.Carry(s.X[w*d:(w+1)*d], xp[w*d:(w+1)*d]) })
 	}
 	copy(p.cand, xp)
 	copy(p.candLogq, p.logqP)

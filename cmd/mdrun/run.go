@@ -219,6 +219,9 @@ func printSummary(out io.Writer, s *engine.Summary) error {
 		fmt.Fprintf(w, "kinetic temperature\t%.1f K (final, mean over walkers)\n", s.KineticTempMeanK)
 	}
 	fmt.Fprintf(w, "frames recorded\t%d\n", s.FramesRecorded)
+	for _, m := range s.ModeFractions {
+		fmt.Fprintf(w, "mode %s\t%.4f +- %.4f\n", m.Mode, m.Fraction, m.StdErr)
+	}
 	names := make([]string, 0, len(s.Files))
 	for n := range s.Files {
 		names = append(names, n)

@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/flowmd/flowmd/integrators"
+	"github.com/flowmd/flowmd/plugins"
+	"github.com/flowmd/flowmd/topology"
+)
+
+// flowDensity is a flow plugin as the proposal density of a flow move:
+// log q = log p_G of the configuration's generated coordinates.
+type flowDensity struct {
+	flow  *plugins.RemoteFlow
+	sigma float64
+}
+
+// Sample draws n configurations. Their log q is computed by the inverse
+// pass, as for every other configuration, so that q is one function even
+// for a float32 flow, whose forward and inverse passes agree only to
+// rounding.
+func (d *flowDensity) Sample(ctx context.Context, n int, seed uint64) ([]float64, []float64, error) {
+	_, x, _, err := d.flow.Sample(ctx, n, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	logq, err := d.LogDensity(ctx, x)
+	return x, logq, err
+}
+
+// LogDensity is log p_G(x) = log N(F(x); 0, sigma^2) + log |det dF/dx|.
+func (d *flowDensity) LogDensity(ctx context.Context, x []float64) ([]float64, error) {
+	z, ld, err := d.flow.Inverse(ctx, x, false)
+	if err != nil {
+		return nil, err
+	}
+	k := d.flow.LatentDim()
+	norm := -0.5 * float64(k) * math.Log(2*math.Pi*d.sigma*d.sigma)
+	logq := make([]float64, len(ld))
+	for r := range logq {
+		var ss float64
+		for _, v := range z[r*k : (r+1)*k] {
+			ss += v * v
+		}
+		logq[r] = norm - 0.5*ss/(d.sigma*d.sigma) + ld[r]
+		if math.IsNaN(logq[r]) {
+			return nil, fmt.Errorf("flow %s: log p_G of configuration %d is NaN", d.flow.Spec.Name, r)
+		}
+	}
+	return logq, nil
+}
+
+// hydrogenFrame carries a placed atom H (a hydrogen) rigidly with the
+// local frame of its heavy atom P, built from P, a heavy neighbour A and a
+// third heavy atom B.
+type hydrogenFrame struct{ h, p, a, b int }
+
+// carryFrames returns the frames that carry each atom the flow does not
+// generate along with the generated ones. A molecular flow places its
+// hydrogens deterministically, so p_G has no density for them: a flow
+// move proposes the heavy atoms from the flow and keeps each hydrogen
+// where it was relative to its heavy atom's frame. That map is rigid per
+// hydrogen (volume-preserving) and undoes itself along the reverse move,
+// so the acceptance ratio stays p_G(x)/p_G(x') of the heavy atoms.
+func carryFrames(psf *topology.PSF, generated []int) ([]hydrogenFrame, error) {
+	g := topology.NewGraph(psf)
+	isGen := make([]bool, len(psf.Atoms))
+	for _, a := range generated {
+		isGen[a] = true
+	}
+	genNeighbours := func(a int, not ...int) []int {
+		var out []int
+	next:
+		for _, b := range g.Neighbors[a] {
+			if !isGen[b] {
+				continue
+			}
+			for _, n := range not {
+				if b == n {
+					continue next
+				}
+			}
+			out = append(out, b)
+		}
+		return out
+	}
+	var frames []hydrogenFrame
+	for h := range psf.Atoms {
+		if isGen[h] {
+			continue
+		}
+		name := func() string {
+			a := psf.Atoms[h]
+			return fmt.Sprintf("atom %d (%s %s %s)", h+1, a.Name, a.ResName, a.ResID)
+		}
+		ps := genNeighbours(h)
+		if len(ps) != 1 {
+			return nil, fmt.Errorf("%s is placed by the flow but bonded to %d generated atoms: a flow move needs exactly one", name(), len(ps))
+		}
+		p := ps[0]
+		as := genNeighbours(p)
+		if len(as) == 0 {
+			return nil, fmt.Errorf("%s: its heavy atom %s has no other heavy neighbour to carry it with", name(), psf.Atoms[p].Name)
+		}
+		a := as[0]
+		bs := append(genNeighbours(p, a), genNeighbours(a, p)...)
+		if len(bs) == 0 {
+			return nil, fmt.Errorf("%s: no third heavy atom near %s and %s to carry it with", name(), psf.Atoms[p].Name, psf.Atoms[a].Name)
+		}
+		frames = append(frames, hydrogenFrame{h: h, p: p, a: a, b: bs[0]})
+	}
+	return frames, nil
+}
+
+// frame returns the orthonormal frame (e1, e2, e3) at P of one
+// configuration.
+func (f hydrogenFrame) frame(x []float64) (e [3][3]float64) {
+	at := func(i int) [3]float64 { return [3]float64{x[3*i], x[3*i+1], x[3*i+2]} }
+	p, a, b := at(f.p), at(f.a), at(f.b)
+	var u, v [3]float64
+	for k := 0; k < 3; k++ {
+		u[k], v[k] = a[k]-p[k], b[k]-p[k]
+	}
+	normalize := func(w *[3]float64) {
+		n := math.Sqrt(w[0]*w[0] + w[1]*w[1] + w[2]*w[2])
+		for k := range w {
+			w[k] /= n
+		}
+	}
+	normalize(&u)
+	d := u[0]*v[0] + u[1]*v[1] + u[2]*v[2]
+	for k := 0; k < 3; k++ {
+		v[k] -= d * u[k]
+	}
+	normalize(&v)
+	e[0], e[1] = u, v
+	e[2] = [3]float64{u[1]*v[2] - u[2]*v[1], u[2]*v[0] - u[0]*v[2], u[0]*v[1] - u[1]*v[0]}
+	return e
+}
+
+// carry sets prop's placed atoms to cur's, expressed in cur's frames and
+// put back in prop's.
+func carry(frames []hydrogenFrame) func(cur, prop []float64) {
+	return func(cur, prop []float64) {
+		for _, f := range frames {
+			ec, ep := f.frame(cur), f.frame(prop)
+			var local [3]float64
+			for i := 0; i < 3; i++ {
+				for k := 0; k < 3; k++ {
+					local[i] += ec[i][k] * (cur[3*f.h+k] - cur[3*f.p+k])
+				}
+			}
+			for k := 0; k < 3; k++ {
+				prop[3*f.h+k] = prop[3*f.p+k] + local[0]*ep[0][k] + local[1]*ep[1][k] + local[2]*ep[2][k]
+			}
+		}
+	}
+}
+
+// flowMove starts the flow plugin of a flow move and returns the move.
+func (r *Run) flowMove(ctx context.Context, i int, mc MoveConfig) (integrators.Move, error) {
+	if r.host == nil {
+		r.host = &plugins.Host{Log: PluginLog, Timeout: r.Config.Plugins.Timeout}
+	}
+	spec := ResolvePlugin(mc.Flow.Name, mc.Flow.Path, mc.Flow.Args, mc.Flow.SHA256, r.Config.Plugins.Dir)
+	flow, err := r.host.Flow(ctx, spec, mc.Flow.Options)
+	if err != nil {
+		return nil, err
+	}
+	if flow.Dim() != r.Model.Dim() {
+		return nil, fmt.Errorf("the flow %s generates %d coordinates, the system has %d", spec.Name, flow.Dim(), r.Model.Dim())
+	}
+	p, err := integrators.NewIndependence(&flowDensity{flow: flow, sigma: flow.BaseSigma()}, mc.Batch, r.Config.Seed+uint64(i)*7919)
+	if err != nil {
+		return nil, err
+	}
+	if gen := flow.Info().GetGeneratedAtoms(); len(gen) > 0 && 3*len(gen) < flow.Dim() {
+		if r.System == nil {
+			return nil, fmt.Errorf("the flow %s places atoms it does not generate, which needs a molecule's bonds", spec.Name)
+		}
+		atoms := make([]int, len(gen))
+		for k, a := range gen {
+			atoms[k] = int(a)
+		}
+		frames, err := carryFrames(r.System.PSF, atoms)
+		if err != nil {
+			return nil, fmt.Errorf("the flow %s: %w", spec.Name, err)
+		}
+		p.Carry = carry(frames)
+	}
+	return integrators.NewMetropolis(p), nil
+}
