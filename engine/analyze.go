@@ -32,7 +32,11 @@ type AnalyzeResult struct {
 	ModeSet       string               `json:"mode_set,omitempty"`
 	ModeFractions []ModeFractionReport `json:"mode_fractions,omitempty"`
 	MeanEnergy    float64              `json:"mean_energy,omitempty"`
-	Plots         []string             `json:"plots,omitempty"`
+	// Sampling is how fast the frames explored (autocorrelation time of
+	// the slow coordinate, mode switches per energy evaluation, the run's
+	// acceptance); nil without a slow coordinate or for a trajectory.
+	Sampling *SamplingReport `json:"sampling,omitempty"`
+	Plots    []string        `json:"plots,omitempty"`
 }
 
 // Run performs the analysis.
@@ -76,6 +80,11 @@ func (j *AnalyzeJob) Run() (*AnalyzeResult, error) {
 		res.ModeSet = set.Name
 		if res.ModeFractions, _, err = DatasetModeFractions(path, set); err != nil {
 			return nil, err
+		}
+		if path == j.Input {
+			if res.Sampling, err = DatasetSampling(path, set); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(energies) > 0 {

@@ -146,6 +146,7 @@ func openOutputs(r *Run, resume *outputPositions) (*outputs, error) {
 			{"slot", dataset.Int64, nil},
 			{"step", dataset.Int64, nil},
 			{"time_ps", dataset.Float64, nil},
+			{"energy_evaluations", dataset.Int64, nil},
 		} {
 			if err := w.Define(d.name, d.dtype, d.shape...); err != nil {
 				o.abandon()
@@ -287,6 +288,7 @@ func (o *outputs) record(s *integrators.State, slots []int) error {
 			d.AppendInt("slot", []int64{int64(k)}),
 			d.AppendInt("step", []int64{s.Step}),
 			d.Append("time_ps", []float64{s.Time}),
+			d.AppendInt("energy_evaluations", []int64{s.Evaluations}),
 		}
 		for _, err := range errs {
 			if err != nil {

@@ -20,6 +20,8 @@ type Snapshot struct {
 	Time       float64   `json:"time_ps"`
 	RemovedDOF int       `json:"removed_dof"`
 	Rand       []byte    `json:"rand"`
+	// Evaluations is State.Evaluations (absent in older checkpoints).
+	Evaluations int64 `json:"evaluations,omitempty"`
 }
 
 // Snapshot copies the state.
@@ -32,7 +34,7 @@ func (s *State) Snapshot() (*Snapshot, error) {
 		Walkers: s.Walkers, Dim: s.Dim,
 		X: append([]float64(nil), s.X...), V: append([]float64(nil), s.V...),
 		KT: append([]float64(nil), s.KT...), TempIndex: append([]int(nil), s.TempIndex...),
-		Step: s.Step, Time: s.Time, RemovedDOF: s.RemovedDOF, Rand: r,
+		Step: s.Step, Time: s.Time, RemovedDOF: s.RemovedDOF, Rand: r, Evaluations: s.Evaluations,
 	}, nil
 }
 
@@ -51,7 +53,9 @@ func (s *State) Restore(ctx context.Context, snap *Snapshot) error {
 	if err := s.Rand.UnmarshalBinary(snap.Rand); err != nil {
 		return err
 	}
-	return s.Evaluate(ctx)
+	err := s.Evaluate(ctx)
+	s.Evaluations = snap.Evaluations
+	return err
 }
 
 // Stateful is a move that carries state from step to step (adapted step

@@ -37,6 +37,10 @@ type State struct {
 
 	Step int64   // moves applied so far
 	Time float64 // simulated time in ps (dynamics moves only)
+	// Evaluations counts the configurations whose energy was evaluated,
+	// the cost measure of sampling (mode switches per million
+	// evaluations compare samplers fairly).
+	Evaluations int64
 
 	// RemovedDOF is the number of degrees of freedom removed from each
 	// walker by constraints such as centre-of-mass motion removal.
@@ -116,6 +120,7 @@ func (s *State) Evaluate(ctx context.Context) error {
 // reject a walker whose energy is not finite call it directly.
 func (s *State) evaluate(ctx context.Context, x, u, f, terms []float64) error {
 	s.batch = forcefields.Batch{Coords: x, Energy: u, Forces: f, Terms: terms}
+	s.Evaluations += int64(len(u))
 	return s.Model.Evaluate(ctx, &s.batch)
 }
 

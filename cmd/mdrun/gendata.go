@@ -153,13 +153,45 @@ func printModeFractions(out io.Writer, fr []engine.ModeFractionReport) error {
 	return w.Flush()
 }
 
+func printSampling(out io.Writer, s *engine.SamplingReport) error {
+	if s == nil {
+		return nil
+	}
+	fmt.Fprintf(out, "\nsampling (%d chains):\n", s.Chains)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	iact := fmt.Sprintf("%.3g frames", s.IACTFrames)
+	if s.IACTSteps > 0 {
+		iact += fmt.Sprintf(" = %.4g steps", s.IACTSteps)
+	}
+	if s.IACTTooShort > 0 {
+		iact += fmt.Sprintf(" (%d chains too short: a lower bound)", s.IACTTooShort)
+	}
+	fmt.Fprintf(w, "  autocorrelation time of %s\t%s\n", s.CV, iact)
+	fmt.Fprintf(w, "  mode switches\t%d\n", s.Switches)
+	if s.Evaluations > 0 {
+		fmt.Fprintf(w, "  energy evaluations\t%d\n", s.Evaluations)
+		fmt.Fprintf(w, "  mode switches per million evaluations\t%.4g\n", s.SwitchesPerMillion)
+	}
+	for _, m := range s.Moves {
+		if m.Name == "langevin" || m.Name == "velocity_verlet" {
+			continue
+		}
+		fmt.Fprintf(w, "  acceptance of %s\t%.4f (%d of %d)\n", m.Name, m.Acceptance(), m.Accepted, m.Attempted)
+	}
+	return w.Flush()
+}
+
 func newAnalyzeCmd(out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "analyze FILE",
-		Short: "Mode fractions, histograms and plots of a dataset or trajectory",
+		Short: "Mode fractions, sampling speed, histograms and plots of a dataset or trajectory",
 		Long: `analyze reads frames from an .npz dataset (from mdrun run or gendata) or a
 DCD trajectory (with the PSF it belongs to) and reports the fractions of the
-named modes with error bars; with --plots it writes PNG plots: the
+named modes with error bars. For a dataset it also reports how fast the run
+explored: the integrated autocorrelation time of the slow coordinate (the
+first of the modes' collective variables), the mode switches per million
+energy evaluations, and the acceptance of each move (from the run's
+provenance file). With --plots it writes PNG plots: the
 Ramachandran free energy of dialanine-like molecules, the distribution of
 each collective variable, and the energy distribution.`,
 		Example: `  mdrun analyze butane.npz --psf data/systems/butane/butane.psf --params data/toppar/par_all36_cgenff.prm --plots plots/
@@ -193,6 +225,9 @@ each collective variable, and the energy distribution.`,
 			fmt.Fprintf(out, "mean energy %.4f\n", res.MeanEnergy)
 		}
 		if err := printModeFractions(out, res.ModeFractions); err != nil {
+			return err
+		}
+		if err := printSampling(out, res.Sampling); err != nil {
 			return err
 		}
 		for _, p := range res.Plots {
