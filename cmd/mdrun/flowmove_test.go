@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowmd/flowmd/dataset"
 	"github.com/flowmd/flowmd/engine"
 	"github.com/flowmd/flowmd/forcefields/analytic"
 )
@@ -93,7 +94,7 @@ func TestRunFlowProposalsDialanine(t *testing.T) {
 	ref, _ := filepath.Abs("../../data/systems/dialanine/dialanine.pdb")
 	data := exampleData(t, &engine.TrainConfig{})
 	train := writeConfig(t, dir, fmt.Sprintf(`data: %s
-forcefield: {align: {reference: %s, lambda: 10}}
+forcefield: {clip: {all: 1000}, align: {reference: %s, lambda: 10}}
 flow: {options: {blocks: "2", hidden: "16"}}
 placer: {steps: 30, batch: 64, lr: 1e-3}
 pretrain: {steps: 60, batch: 64, lr: 1e-3}
@@ -102,7 +103,7 @@ output: {dir: %s, prefix: dia}
 	if code, _, errs := mdrun(t, "train", "-c", train, "--quiet"); code != exitOK {
 		t.Fatalf("mdrun train: exit %d: %s", code, errs)
 	}
-	run := writeConfig(t, dir, fmt.Sprintf(`forcefield: {align: {reference: %s, lambda: 10}}
+	run := writeConfig(t, t.TempDir(), fmt.Sprintf(`forcefield: {align: {reference: %s, lambda: 10}}
 walkers: 8
 moves: [{type: langevin, count: 10}, {type: flow, batch: 32, flow: {options: {load: %s}}}]
 steps: 400
@@ -128,4 +129,72 @@ output: {dataset: 20, prefix: run}
 	if math.IsNaN(sum.MeanPotential) || math.IsInf(sum.MeanPotential, 0) || len(sum.ModeFractions) == 0 {
 		t.Errorf("summary %+v", sum)
 	}
+	// Importance sampling toward the clipped energy the flow was trained
+	// on and toward the unclipped one.
+	code, out, errs = mdrun(t, "reweight", "-c", train, "--samples", "500", "--batch", "200", "--json")
+	if code != exitOK {
+		t.Fatalf("mdrun reweight: exit %d: %s", code, errs)
+	}
+	var rep engine.ReweightReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Targets) != 2 || rep.Targets[1].Name != "unclipped energy" || len(rep.Targets[0].Modes) != 5 {
+		t.Errorf("reweight report %s", out)
+	}
+	for _, tg := range rep.Targets {
+		if !(tg.ESS >= 1) || tg.ForwardESS == nil {
+			t.Errorf("%s: ESS %v, forward ESS %v", tg.Name, tg.ESS, tg.ForwardESS)
+		}
+	}
+}
+
+// TestReweight importance-samples Double Well Medium 2D with a trained
+// flow: the reweighted minor-mode fraction is the exact 0.22 within its
+// error bar, the ESS is a fraction, clipped weights are flagged as biased,
+// and the samples are written with their log weights.
+func TestReweight(t *testing.T) {
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	trainedFlow(t, data, dir, "dw", 300)
+	cfg := filepath.Join(dir, "train.yaml")
+	out := filepath.Join(dir, "is.npz")
+	code, stdout, errs := mdrun(t, "reweight", "-c", cfg, "--samples", "40000", "--clip-weights", "0.001", "--out", out, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rep engine.ReweightReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Targets) != 1 {
+		t.Fatalf("targets %+v", rep.Targets)
+	}
+	tg := rep.Targets[0]
+	if !(tg.ESSFraction > 0.1 && tg.ESSFraction <= 1) || tg.ForwardESS == nil || !(*tg.ForwardESS > 0 && *tg.ForwardESS <= 1) {
+		t.Errorf("reverse ESS %.4f, forward ESS %v", tg.ESSFraction, tg.ForwardESS)
+	}
+	minor := tg.Modes[1]
+	t.Logf("minor mode: flow %.4f, reweighted %.4f +- %.4f, data %.4f; ESS %.3f, forward ESS %.3f", minor.Raw, minor.Fraction, minor.StdErr, *minor.Reference, tg.ESSFraction, *tg.ForwardESS)
+	if math.Abs(minor.Fraction-analytic.DoubleWellMinorFraction) > 4*minor.StdErr || minor.StdErr > 0.01 {
+		t.Errorf("reweighted minor-mode fraction %.4f +- %.4f, exact %.2f", minor.Fraction, minor.StdErr, analytic.DoubleWellMinorFraction)
+	}
+	if tg.Clipped == nil || !tg.Clipped.Biased || tg.Clipped.ESSFraction < tg.ESSFraction {
+		t.Errorf("clipped estimate %+v", tg.Clipped)
+	}
+	d := openDataset(t, out)
+	lw, shape, err := d.Float64("log_weight")
+	if err != nil || shape[0] != 40000 || math.IsNaN(lw[0]) {
+		t.Errorf("log weights %v: shape %v", err, shape)
+	}
+}
+
+func openDataset(t *testing.T, path string) *dataset.Dataset {
+	t.Helper()
+	d, err := dataset.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }

@@ -90,6 +90,7 @@ dashes as underscores (MDRUN_PSF, MDRUN_CUTOFF).`,
 		newAnalyzeCmd(stdout),
 		newPluginsCmd(stdout),
 		newTrainCmd(stdout, stderr),
+		newReweightCmd(stdout),
 		newPluginServeCmd(),
 	)
 	engine.PluginLog = stderr

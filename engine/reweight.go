@@ -1,0 +1,461 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/flowmd/flowmd/analysis"
+	"github.com/flowmd/flowmd/dataset"
+	"github.com/flowmd/flowmd/forcefields"
+	"github.com/flowmd/flowmd/plugins"
+)
+
+// ReweightJob is importance sampling with a trained flow: independent
+// samples x ~ p_G with self-normalized weights w ∝ exp(-beta U(x)) / p_G(x)
+// give unbiased (for many samples) estimates under the Boltzmann
+// distribution, whatever the flow's errors, and the weights' effective
+// sample size says what the flow is worth.
+type ReweightJob struct {
+	// Config is the training config of the flow: its system, force field
+	// (clipping, alignment), temperature, reference dataset (Data, for the
+	// forward ESS) and output prefix (the flow PREFIX.flow.npz).
+	Config *TrainConfig
+	// Flow is the trained flow (.npz); default the config's output.
+	Flow string
+	// Samples drawn from the flow (default 100000), Batch per call (4096).
+	Samples, Batch int
+	// ClipWeights, in (0, 1), truncates the largest ClipWeights fraction of
+	// the weights to the smallest of them: lower variance, but biased, and
+	// reported as such.
+	ClipWeights float64
+	// Modes names the mode set (see ModeSetFor); default auto.
+	Modes string
+	// Out, when set, is an .npz of the samples with their energies, log
+	// p_G and log weights.
+	Out  string
+	Seed uint64
+}
+
+// ReweightReport is the result of importance sampling, for each target
+// energy: the force field as configured, and without clipping when the
+// config clips (the flow was trained on the clipped energy; the weights
+// carry its samples over to the unclipped one).
+type ReweightReport struct {
+	Flow    string           `json:"flow"`
+	Samples int              `json:"samples"`
+	Seconds float64          `json:"seconds"`
+	Targets []ReweightTarget `json:"targets"`
+}
+
+// ReweightTarget is importance sampling toward one energy.
+type ReweightTarget struct {
+	Name string `json:"name"`
+	// ESS is Kish's effective sample size of the weights, ESSFraction the
+	// same over the number of samples (the reverse ESS).
+	ESS         float64 `json:"ess"`
+	ESSFraction float64 `json:"ess_fraction"`
+	// LogZ estimates log of the partition function of exp(-beta U) (up to
+	// the flow's base normalization): log-mean-exp of the log weights.
+	LogZ float64 `json:"log_z"`
+	// ForwardESS is n^2 / (sum w sum 1/w) over the reference dataset
+	// (fraction), when the config names one.
+	ForwardESS *float64 `json:"forward_ess,omitempty"`
+	// MeanEnergy is the reweighted mean potential energy, with the
+	// delta-method standard error of a self-normalized estimate.
+	MeanEnergy    float64 `json:"mean_energy"`
+	MeanEnergyErr float64 `json:"mean_energy_stderr"`
+	// Modes are the raw and reweighted mode fractions.
+	Modes []ReweightedMode `json:"modes,omitempty"`
+	// Clipped repeats the estimates with the largest weights truncated
+	// (biased; present with ClipWeights).
+	Clipped *ClippedEstimate `json:"clipped,omitempty"`
+	// NonFinite counts samples whose energy is not finite (weight 0).
+	NonFinite int `json:"non_finite,omitempty"`
+}
+
+// ReweightedMode is one mode's fraction among the flow's samples and
+// reweighted, with the standard error of the reweighted fraction.
+type ReweightedMode struct {
+	Mode     string  `json:"mode"`
+	Raw      float64 `json:"raw"`
+	Fraction float64 `json:"fraction"`
+	StdErr   float64 `json:"stderr"`
+	// Reference is the mode's fraction in the reference dataset.
+	Reference *float64 `json:"reference,omitempty"`
+}
+
+// ClippedEstimate is the estimate with truncated weights.
+type ClippedEstimate struct {
+	Fraction    float64          `json:"fraction_clipped"`
+	Threshold   float64          `json:"log_weight_threshold"`
+	ESSFraction float64          `json:"ess_fraction"`
+	MeanEnergy  float64          `json:"mean_energy"`
+	Modes       []ReweightedMode `json:"modes,omitempty"`
+	Biased      bool             `json:"biased"`
+}
+
+// Run draws the samples and reweights them.
+func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
+	c := j.Config.withDefaults()
+	samples, batch := j.Samples, j.Batch
+	if samples == 0 {
+		samples = 100000
+	}
+	if batch == 0 {
+		batch = 4096
+	}
+	if samples < 2 || batch < 1 {
+		return nil, fmt.Errorf("reweight: %d samples in batches of %d: need at least 2 samples and a batch of 1", samples, batch)
+	}
+	if !(j.ClipWeights >= 0 && j.ClipWeights < 1) {
+		return nil, fmt.Errorf("reweight: the fraction of weights to clip, %v, must lie in [0, 1)", j.ClipWeights)
+	}
+	flowPath := j.Flow
+	if flowPath == "" {
+		flowPath = filepath.Join(c.Output.Dir, c.Output.Prefix+".flow.npz")
+	}
+	start := time.Now()
+	// The target energies: as configured, and unclipped when clipped.
+	type target struct {
+		name  string
+		model forcefields.Model
+		run   *Run
+	}
+	var targets []target
+	ffs := []ForceFieldConfig{c.ForceField}
+	names := []string{"energy as configured"}
+	if len(c.ForceField.Clip) > 0 {
+		unclipped := c.ForceField
+		unclipped.Clip = nil
+		ffs = append(ffs, unclipped)
+		names = []string{"clipped energy (as trained)", "unclipped energy"}
+	}
+	for k, ff := range ffs {
+		r := &Run{Config: (&Config{System: c.System, ForceField: ff, Plugins: c.Plugins}).WithDefaults(), reduced: c.System.Analytic != ""}
+		defer r.Close()
+		if err := r.buildModel(ctx); err != nil {
+			return nil, err
+		}
+		targets = append(targets, target{name: names[k], model: r.Model, run: r})
+	}
+	first := targets[0].run
+	beta := 1 / first.kT(c.Temperature)
+	set, err := ModeSetFor(orDefault(j.Modes, "auto"), first.System, first.Model)
+	if err != nil {
+		return nil, err
+	}
+	host := &plugins.Host{Log: PluginLog, Timeout: c.Plugins.Timeout}
+	defer host.Close()
+	flow, err := host.Flow(ctx, ResolvePlugin(c.Flow.Name, c.Flow.Path, c.Flow.Args, c.Flow.SHA256, c.Plugins.Dir), map[string]string{"load": flowPath})
+	if err != nil {
+		return nil, fmt.Errorf("flow %s: %w", flowPath, err)
+	}
+	dim := first.Model.Dim()
+	if flow.Dim() != dim {
+		return nil, fmt.Errorf("flow %s makes configurations of %d numbers, the system has %d", flowPath, flow.Dim(), dim)
+	}
+	// Draw and evaluate.
+	x := make([]float64, 0, samples*dim)
+	logq := make([]float64, 0, samples)
+	energies := make([][]float64, len(targets))
+	for done, k := 0, uint64(0); done < samples; k++ {
+		n := min(batch, samples-done)
+		_, xb, lq, err := flow.Sample(ctx, n, j.Seed<<24+k)
+		if err != nil {
+			return nil, err
+		}
+		for t, tg := range targets {
+			b := forcefields.NewBatch(tg.model, n, false, false)
+			copy(b.Coords, xb)
+			if err := tg.model.Evaluate(ctx, b); err != nil {
+				return nil, fmt.Errorf("%s: %w", tg.name, err)
+			}
+			energies[t] = append(energies[t], b.Energy...)
+		}
+		x, logq = append(x, xb...), append(logq, lq...)
+		done += n
+	}
+	// The reference dataset, for the forward ESS and the modes' reference.
+	var refLogW [][]float64
+	var refModes []float64
+	if c.Data != "" {
+		xd, err := referenceFrames(c.Data, dim, samples)
+		if err != nil {
+			return nil, err
+		}
+		m := len(xd) / dim
+		z, ld, err := flow.Inverse(ctx, xd, false)
+		if err != nil {
+			return nil, err
+		}
+		lat := flow.LatentDim()
+		sig := flow.BaseSigma()
+		for _, tg := range targets {
+			b := forcefields.NewBatch(tg.model, m, false, false)
+			copy(b.Coords, xd)
+			if err := tg.model.Evaluate(ctx, b); err != nil {
+				return nil, fmt.Errorf("%s on %s: %w", tg.name, c.Data, err)
+			}
+			lw := make([]float64, m)
+			for i := range lw {
+				var ss float64
+				for _, v := range z[i*lat : (i+1)*lat] {
+					ss += v * v
+				}
+				lp := -0.5*ss/(sig*sig) - 0.5*float64(lat)*math.Log(2*math.Pi*sig*sig) + ld[i]
+				lw[i] = -beta*b.Energy[i] - lp
+			}
+			refLogW = append(refLogW, lw)
+		}
+		if set != nil {
+			refModes = fractions(set, xd, dim)
+		}
+	}
+	rep := &ReweightReport{Flow: flowPath, Samples: samples}
+	var logws [][]float64
+	for t, tg := range targets {
+		logw := make([]float64, samples)
+		nonFinite := 0
+		for i := range logw {
+			u := energies[t][i]
+			if math.IsNaN(u) || math.IsInf(u, 0) || math.IsNaN(logq[i]) {
+				logw[i] = math.Inf(-1)
+				nonFinite++
+				continue
+			}
+			logw[i] = -beta*u - logq[i]
+		}
+		logws = append(logws, logw)
+		tr, err := reweight(tg.name, logw, energies[t], x, dim, set, refModes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tg.name, err)
+		}
+		tr.NonFinite = nonFinite
+		if refLogW != nil {
+			f := forwardESS(refLogW[t])
+			tr.ForwardESS = &f
+		}
+		if j.ClipWeights > 0 {
+			if tr.Clipped, err = clippedEstimate(logw, energies[t], x, dim, set, j.ClipWeights); err != nil {
+				return nil, err
+			}
+		}
+		rep.Targets = append(rep.Targets, *tr)
+	}
+	if j.Out != "" {
+		if err := writeReweighted(j.Out, first, x, dim, energies, logq, logws); err != nil {
+			return nil, err
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// reweight computes the estimates of one target from log weights.
+func reweight(name string, logw, energy, x []float64, dim int, set *analysis.ModeSet, ref []float64) (*ReweightTarget, error) {
+	w, err := analysis.NormalizedWeights(logw)
+	if err != nil {
+		return nil, err
+	}
+	tr := &ReweightTarget{Name: name, LogZ: logMeanExp(logw)}
+	var s2 float64
+	for _, v := range w {
+		s2 += v * v
+	}
+	tr.ESS = 1 / s2
+	tr.ESSFraction = tr.ESS / float64(len(w))
+	tr.MeanEnergy, tr.MeanEnergyErr = selfNormalized(w, func(i int) float64 { return energy[i] })
+	tr.Modes = modeEstimates(set, x, dim, w, ref)
+	return tr, nil
+}
+
+// selfNormalized returns sum w f (w normalized) and its delta-method
+// standard error sqrt(sum w^2 (f - mean)^2). Terms with zero weight are
+// skipped, so a non-finite f there does no harm.
+func selfNormalized(w []float64, f func(int) float64) (mean, se float64) {
+	for i, v := range w {
+		if v > 0 {
+			mean += v * f(i)
+		}
+	}
+	var s float64
+	for i, v := range w {
+		if v > 0 {
+			d := f(i) - mean
+			s += v * v * d * d
+		}
+	}
+	return mean, math.Sqrt(s)
+}
+
+// modeEstimates returns the raw and reweighted fractions of each mode.
+func modeEstimates(set *analysis.ModeSet, x []float64, dim int, w, ref []float64) []ReweightedMode {
+	if set == nil {
+		return nil
+	}
+	n := len(x) / dim
+	mode := make([]int, n)
+	cvs := make([]float64, len(set.CVs))
+	for i := 0; i < n; i++ {
+		for k, cv := range set.CVs {
+			cvs[k] = cv.Eval(x[i*dim : (i+1)*dim])
+		}
+		mode[i] = set.Classify(cvs)
+	}
+	raw := fractions(set, x, dim)
+	out := make([]ReweightedMode, len(set.Modes))
+	for k, m := range set.Modes {
+		frac, se := selfNormalized(w, func(i int) float64 {
+			if mode[i] == k {
+				return 1
+			}
+			return 0
+		})
+		out[k] = ReweightedMode{Mode: m.Name, Raw: raw[k], Fraction: frac, StdErr: se}
+		if ref != nil {
+			out[k].Reference = &ref[k]
+		}
+	}
+	return out
+}
+
+// fractions returns each mode's fraction of the configurations.
+func fractions(set *analysis.ModeSet, x []float64, dim int) []float64 {
+	n := len(x) / dim
+	out := make([]float64, len(set.Modes))
+	cvs := make([]float64, len(set.CVs))
+	for i := 0; i < n; i++ {
+		for k, cv := range set.CVs {
+			cvs[k] = cv.Eval(x[i*dim : (i+1)*dim])
+		}
+		if m := set.Classify(cvs); m >= 0 {
+			out[m] += 1 / float64(n)
+		}
+	}
+	return out
+}
+
+// clippedEstimate truncates the largest fraction q of the weights to the
+// smallest of them and repeats the estimates: less variance, some bias.
+func clippedEstimate(logw, energy, x []float64, dim int, set *analysis.ModeSet, q float64) (*ClippedEstimate, error) {
+	sorted := append([]float64(nil), logw...)
+	sort.Float64s(sorted)
+	k := int(math.Ceil(q * float64(len(sorted))))
+	th := sorted[len(sorted)-1-min(k, len(sorted)-1)]
+	clipped := make([]float64, len(logw))
+	for i, v := range logw {
+		clipped[i] = math.Min(v, th)
+	}
+	tr, err := reweight("clipped", clipped, energy, x, dim, set, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &ClippedEstimate{Fraction: float64(k) / float64(len(logw)), Threshold: th, ESSFraction: tr.ESSFraction,
+		MeanEnergy: tr.MeanEnergy, Modes: tr.Modes, Biased: true}, nil
+}
+
+// forwardESS is n^2 / (sum w sum 1/w) of log weights on reference data,
+// as a fraction: 1 when the flow equals the Boltzmann distribution.
+func forwardESS(logw []float64) float64 {
+	n := float64(len(logw))
+	neg := make([]float64, len(logw))
+	for i, v := range logw {
+		neg[i] = -v
+	}
+	return math.Exp(2*math.Log(n) - logSumExpF(logw) - logSumExpF(neg))
+}
+
+func logSumExpF(v []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	if math.IsInf(m, -1) {
+		return m
+	}
+	var s float64
+	for _, x := range v {
+		s += math.Exp(x - m)
+	}
+	return m + math.Log(s)
+}
+
+func logMeanExp(v []float64) float64 { return logSumExpF(v) - math.Log(float64(len(v))) }
+
+// referenceFrames reads up to max evenly spaced frames of a dataset.
+func referenceFrames(path string, dim, maxFrames int) ([]float64, error) {
+	d, err := dataset.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	x, shape, err := d.Float64("coordinates")
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) < 2 || shape[0] == 0 || len(x)/shape[0] != dim {
+		return nil, fmt.Errorf("%s: coordinates of shape %v are not frames of %d numbers", path, shape, dim)
+	}
+	n := shape[0]
+	m := min(n, maxFrames)
+	out := make([]float64, 0, m*dim)
+	for j := 0; j < m; j++ {
+		f := j * n / m
+		out = append(out, x[f*dim:(f+1)*dim]...)
+	}
+	return out, nil
+}
+
+// writeReweighted saves the samples with their energies and weights.
+func writeReweighted(path string, r *Run, x []float64, dim int, energies [][]float64, logq []float64, logws [][]float64) error {
+	w, err := dataset.Create(path, false)
+	if err != nil {
+		return err
+	}
+	frame := []int{dim}
+	if r.System != nil {
+		frame = []int{dim / 3, 3}
+	}
+	cols := []struct {
+		name  string
+		frame []int
+		data  []float64
+	}{{"coordinates", frame, x}, {"log_q", nil, logq}, {"energy", nil, energies[0]}, {"log_weight", nil, logws[0]}}
+	if len(logws) > 1 {
+		cols = append(cols, struct {
+			name  string
+			frame []int
+			data  []float64
+		}{"energy_unclipped", nil, energies[1]}, struct {
+			name  string
+			frame []int
+			data  []float64
+		}{"log_weight_unclipped", nil, logws[1]})
+	}
+	for _, c := range cols {
+		if err := w.Define(c.name, dataset.Float64, c.frame...); err != nil {
+			return err
+		}
+	}
+	n := len(logq)
+	for i := 0; i < n; i++ {
+		for _, c := range cols {
+			size := len(c.data) / n
+			if err := w.Append(c.name, c.data[i*size:(i+1)*size]); err != nil {
+				return err
+			}
+		}
+	}
+	return w.Close()
+}
