@@ -369,3 +369,30 @@ func TestPairCB(t *testing.T) {
 		return s / 24
 	})
 }
+
+// TestForceMatching checks the smooth-flows paper's eq. 4 written out:
+// the mean over samples of the squared distance between beta F and the
+// score, with its gradients by finite differences.
+func TestForceMatching(t *testing.T) {
+	in := batchOf(5, 9)
+	rng := rand.New(rand.NewPCG(9, 2))
+	in[Score], in[BetaForce] = make([]float64, 15), make([]float64, 15)
+	for i := range in[Score] {
+		in[Score][i], in[BetaForce][i] = rng.NormFloat64(), 2*rng.NormFloat64()
+	}
+	checkGradients(t, ForceMatching{}, in, func(in, _ Inputs) float64 {
+		var s float64
+		for r := 0; r < 5; r++ {
+			for k := 0; k < 3; k++ {
+				d := in[BetaForce][3*r+k] - in[Score][3*r+k]
+				s += d * d
+			}
+		}
+		return s / 5
+	})
+	bad := clone(in)
+	bad[Score] = bad[Score][:14]
+	if _, err := (ForceMatching{}).Evaluate(bad); err == nil {
+		t.Error("a score of 14 values for 5 samples was accepted")
+	}
+}

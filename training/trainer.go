@@ -45,6 +45,9 @@ type Trainer struct {
 	// pre-training, of data losses and of evaluation.
 	Data   []float64
 	Frames int
+	// ScoreStep is the step of the directional differences of
+	// score-matching losses (default DefaultScoreStep).
+	ScoreStep float64
 
 	rng  *rand.Rand
 	pcg  *rand.PCG
@@ -164,6 +167,10 @@ func (t *Trainer) Accumulate(ctx context.Context, loss losses.Loss, n int) (loss
 	var err error
 	switch info.Samples[0] {
 	case losses.Data:
+		if needs(info, losses.Score) {
+			res, err = t.scoreStep(ctx, loss, info, n)
+			break
+		}
 		res, err = t.inverseStep(ctx, loss, info, n, true)
 	case losses.ModelDetached:
 		res, err = t.inverseStep(ctx, loss, info, n, false)

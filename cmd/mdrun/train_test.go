@@ -298,3 +298,46 @@ func exampleData(t *testing.T, cfg *engine.TrainConfig) string {
 	}
 	return filepath.Join(dir, "data.npz")
 }
+
+// TestTrainForceMatching trains with a mixture of maximum likelihood and
+// force matching (as the smooth-flows paper, with a larger force weight to
+// see it act) through the plugins: the force residual is logged and falls.
+func TestTrainForceMatching(t *testing.T) {
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "2", hidden: "16"}}
+losses:
+  - {weight: 1, options: {name: ml}}
+  - {weight: 0.1, options: {name: force_matching}}
+train: {steps: 300, batch: 128, lr: 3e-3}
+output: {dir: %s, log: 10}
+`, data, dir))
+	if code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	rows := strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "train.metrics.csv")))), "\n")
+	header := strings.Split(rows[0], ",")
+	col := -1
+	for i, h := range header {
+		if h == "force_matching.rms_residual" {
+			col = i
+		}
+	}
+	if col < 0 {
+		t.Fatalf("no force_matching.rms_residual in %s", rows[0])
+	}
+	// Means of the first and the last three rows, against batch noise.
+	var first, last float64
+	for k := 0; k < 3; k++ {
+		var a, b float64
+		fmt.Sscan(strings.Split(rows[1+k], ",")[col], &a)
+		fmt.Sscan(strings.Split(rows[len(rows)-1-k], ",")[col], &b)
+		first, last = first+a/3, last+b/3
+	}
+	t.Logf("rms force residual %.3f -> %.3f", first, last)
+	if !(last < 0.7*first) {
+		t.Errorf("rms force residual %.3f -> %.3f", first, last)
+	}
+}

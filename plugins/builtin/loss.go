@@ -5,7 +5,8 @@ package builtin
 //
 // Options (all strings):
 //
-//	name         ml, klx, klz_df, klx_bw, renyi, pl2_gb, pl2_cb, l2plus, sinkhorn
+//	name         ml, klx, klz_df, klx_bw, renyi, pl2_gb, pl2_cb, l2plus, sinkhorn,
+//	             force_matching
 //	weights      klz_df: softmax (default), standardized, clamped or none
 //	temperature  klz_df with standardized weights (default 1)
 //	mask, importance   pl2_gb: true/false (default both true)
@@ -35,7 +36,7 @@ func (lossProvider) Configure(o map[string]string) (losses.Loss, error) { return
 
 // known lists each loss's options.
 var lossOptions = map[string][]string{
-	"ml": nil, "klx": nil, "renyi": nil, "l2plus": nil,
+	"ml": nil, "klx": nil, "renyi": nil, "l2plus": nil, "force_matching": nil,
 	"klz_df":   {"weights", "temperature"},
 	"pl2_gb":   {"mask", "importance"},
 	"pl2_cb":   nil,
@@ -48,7 +49,7 @@ func Loss(o map[string]string) (losses.Loss, error) {
 	name := o["name"]
 	opts, ok := lossOptions[name]
 	if !ok {
-		return nil, fmt.Errorf("option name=%q: expected ml, klx, klz_df, klx_bw, renyi, pl2_gb, pl2_cb, l2plus or sinkhorn", name)
+		return nil, fmt.Errorf("option name=%q: expected ml, klx, klz_df, klx_bw, renyi, pl2_gb, pl2_cb, l2plus, sinkhorn or force_matching", name)
 	}
 	for k := range o {
 		if k != "name" && !contains(opts, k) {
@@ -66,6 +67,8 @@ func Loss(o map[string]string) (losses.Loss, error) {
 		l = losses.Renyi{}
 	case "l2plus":
 		l = losses.L2Plus{}
+	case "force_matching":
+		l = losses.ForceMatching{}
 	case "pl2_cb":
 		l = losses.PairCB{}
 	case "klz_df":
