@@ -112,6 +112,10 @@ func LoadTrainConfig(path string) (*TrainConfig, error) {
 	for _, p := range []*PluginConfig{&c.System.Plugin, &c.Flow, &c.Loss, &c.Trainer} {
 		p.Path = rel(p.Path)
 	}
+	// A flow to start from (load) is a file too.
+	if load, ok := c.Flow.Options["load"]; ok {
+		c.Flow.Options["load"] = rel(load)
+	}
 	for i := range c.Losses {
 		c.Losses[i].Path = rel(c.Losses[i].Path)
 	}
