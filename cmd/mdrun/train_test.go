@@ -236,6 +236,7 @@ func TestTrainExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
+			outDir := cfg.Output.Dir // where the example writes its flow
 			cfg.Data = exampleData(t, cfg)
 			cfg.Flow.Options["blocks"], cfg.Flow.Options["hidden"] = "2", "16"
 			for _, ph := range []*engine.PhaseConfig{&cfg.Placer, &cfg.Pretrain, &cfg.Train} {
@@ -268,6 +269,7 @@ func TestTrainExamples(t *testing.T) {
 			if _, err := flows.Load(prefix + ".flow.npz"); err != nil {
 				t.Errorf("the trained flow: %v", err)
 			}
+			runFlowExamples(t, filepath.Join(outDir, cfg.Output.Prefix+".flow.npz"), prefix+".flow.npz")
 		})
 	}
 }
@@ -397,5 +399,49 @@ output: {prefix: %s}
 	// then climbs to 0.227 at step 2000.
 	if !(got["klx"] < 0.07 && got["l2plus"] > 0.08 && got["l2plus"] > 1.5*got["klx"]) {
 		t.Errorf("minor-mode fraction: %.3f after pre-training, %.3f after KLx, %.3f after L^2_+", start, got["klx"], got["l2plus"])
+	}
+}
+
+// runFlowExamples runs, shortened, every run config in examples/ whose
+// flow move loads the flow a training example writes (example), with the
+// flow the test trained (trained) instead.
+func runFlowExamples(t *testing.T, example, trained string) {
+	t.Helper()
+	paths, _ := filepath.Glob("../../examples/*.yaml")
+	for _, p := range paths {
+		if strings.HasSuffix(p, "-train.yaml") {
+			continue
+		}
+		cfg, err := engine.LoadConfig(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uses := false
+		for i, m := range cfg.Moves {
+			if m.Type == engine.MoveFlow && filepath.Clean(m.Flow.Options["load"]) == filepath.Clean(example) {
+				cfg.Moves[i].Flow.Options["load"], uses = trained, true
+			}
+		}
+		if !uses {
+			continue
+		}
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			cfg.Equilibration, cfg.Steps = min(cfg.Equilibration, 100), 300
+			cfg.Output.Dir = t.TempDir()
+			r, err := engine.NewRun(context.Background(), cfg, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			sum, err := r.Execute(context.Background(), nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range sum.Moves {
+				if m.Name == "flow" && m.Attempted == 0 {
+					t.Errorf("no flow proposals in %+v", sum.Moves)
+				}
+			}
+		})
 	}
 }
