@@ -78,6 +78,13 @@ type Loss interface {
 	Evaluate(in Inputs) (Result, error)
 }
 
+// StateSaver is a stateful loss (Info.Stateful) whose state a training
+// checkpoint keeps, so that a resumed training continues exactly.
+type StateSaver interface {
+	SaveState() ([]byte, error)
+	LoadState([]byte) error
+}
+
 // batch checks that every named input is present and returns the batch
 // size; coordinates may be any multiple of it.
 func batch(in Inputs, names ...string) (int, error) {

@@ -1,6 +1,9 @@
 package losses
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // ReweightedKLx is KLx^bw (thesis eq. 26-30): the reverse KL with detached
 // per-mode batch weights that push the model's mode fractions toward
@@ -33,6 +36,17 @@ func (l *ReweightedKLx) SetState(w []float64) error {
 	}
 	l.state = append([]float64(nil), w...)
 	return nil
+}
+
+// SaveState and LoadState are State and SetState as bytes (StateSaver).
+func (l *ReweightedKLx) SaveState() ([]byte, error) { return json.Marshal(l.State()) }
+
+func (l *ReweightedKLx) LoadState(b []byte) error {
+	var w []float64
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("losses: klx_bw state: %w", err)
+	}
+	return l.SetState(w)
 }
 
 func (l *ReweightedKLx) Evaluate(in Inputs) (Result, error) {

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -112,6 +113,41 @@ func (s *lossServer) Evaluate(_ context.Context, req *pluginpb.LossRequest) (*pl
 	return resp, nil
 }
 
+func (s *lossServer) SaveState(context.Context, *pluginpb.Empty) (*pluginpb.LossState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loss == nil {
+		return nil, status.Error(codes.FailedPrecondition, "the loss is not configured: call Configure first")
+	}
+	saver, ok := s.loss.(losses.StateSaver)
+	if !ok {
+		return &pluginpb.LossState{}, nil
+	}
+	b, err := saver.SaveState()
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &pluginpb.LossState{State: b}, nil
+}
+
+func (s *lossServer) LoadState(_ context.Context, st *pluginpb.LossState) (*pluginpb.Empty, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loss == nil {
+		return nil, status.Error(codes.FailedPrecondition, "the loss is not configured: call Configure first")
+	}
+	saver, ok := s.loss.(losses.StateSaver)
+	switch {
+	case ok:
+		if err := saver.LoadState(st.GetState()); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+	case len(st.GetState()) > 0:
+		return nil, status.Error(codes.InvalidArgument, "the loss keeps no state")
+	}
+	return &pluginpb.Empty{}, nil
+}
+
 // RemoteLoss is a loss plugin seen as a losses.Loss: a trainer uses it
 // exactly as a built-in loss.
 type RemoteLoss struct {
@@ -151,6 +187,34 @@ func (h *Host) Loss(ctx context.Context, spec Spec, options map[string]string) (
 }
 
 func (l *RemoteLoss) Info() losses.Info { return l.info }
+
+// ErrNoState is returned by RemoteLoss.SaveState when the plugin does not
+// implement saving its state (Python plugins by default).
+var ErrNoState = errors.New("the loss plugin cannot save its state")
+
+// SaveState asks the plugin for its state (losses.StateSaver).
+func (l *RemoteLoss) SaveState() ([]byte, error) {
+	st, err := l.client.SaveState(l.Context, &pluginpb.Empty{})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, ErrNoState
+	}
+	if err != nil {
+		return nil, l.wrap("SaveState", err)
+	}
+	return st.GetState(), nil
+}
+
+// LoadState gives the plugin back a state from SaveState.
+func (l *RemoteLoss) LoadState(b []byte) error {
+	_, err := l.client.LoadState(l.Context, &pluginpb.LossState{State: b})
+	if status.Code(err) == codes.Unimplemented {
+		return ErrNoState
+	}
+	if err != nil {
+		return l.wrap("LoadState", err)
+	}
+	return nil
+}
 
 // Evaluate sends the batch's inputs (one-dimensional arrays, coordinates
 // as rows of the batch) and returns the loss's answer.

@@ -281,3 +281,9 @@ func (p *lossProxy) Describe(ctx context.Context, in *pluginpb.Empty) (*pluginpb
 func (p *lossProxy) Evaluate(ctx context.Context, in *pluginpb.LossRequest) (*pluginpb.LossResponse, error) {
 	return p.to.Evaluate(ctx, in, bigMessages()...)
 }
+func (p *lossProxy) SaveState(ctx context.Context, in *pluginpb.Empty) (*pluginpb.LossState, error) {
+	return p.to.SaveState(ctx, in)
+}
+func (p *lossProxy) LoadState(ctx context.Context, in *pluginpb.LossState) (*pluginpb.Empty, error) {
+	return p.to.LoadState(ctx, in)
+}

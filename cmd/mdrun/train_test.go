@@ -93,47 +93,58 @@ output: {dir: %s, prefix: dw}
 
 // TestTrainResumeIsExact trains 200 steps, then continues to 300 with
 // --resume, and compares with 300 steps in one go: the same flow, bit for
-// bit.
+// bit; also with a stateful loss (the adaptive weights of klx_bw), whose
+// state the checkpoint keeps.
 func TestTrainResumeIsExact(t *testing.T) {
 	data := doubleWellData(t)
-	config := func(dir string, steps int) string {
-		return writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+	for name, loss := range map[string]string{
+		"klz_df": "{name: klz_df, weights: clamped}",
+		"klx_bw": `{name: klx_bw, cv: coordinate, index: "0", edges: "0.06", targets: "0.78,0.22", adaptive: "true"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			config := func(dir string, steps int) string {
+				return writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
 data: %s
 flow: {options: {blocks: "2", hidden: "16"}}
-loss: {options: {name: klz_df, weights: clamped}}
+loss: {options: %s}
 pretrain: {steps: 100, batch: 64}
 train: {steps: %d, batch: 64, lr: 1e-3}
 checkpoint: 50
 output: {dir: %s}
-`, data, steps, dir))
-	}
-	split, whole := t.TempDir(), t.TempDir()
-	if code, _, errs := mdrun(t, "train", "-c", config(split, 100), "--quiet"); code != exitOK {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	if code, _, errs := mdrun(t, "train", "-c", config(split, 200), "--quiet", "--resume"); code != exitOK {
-		t.Fatalf("resume: exit %d: %s", code, errs)
-	}
-	if code, _, errs := mdrun(t, "train", "-c", config(whole, 200), "--quiet"); code != exitOK {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	a, err := flows.Load(filepath.Join(split, "train.flow.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := flows.Load(filepath.Join(whole, "train.flow.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, v := range a.Flow.Params.Values {
-		if b.Flow.Params.Values[i] != v {
-			t.Fatalf("parameter %d: %.17g after resuming, %.17g in one go", i, v, b.Flow.Params.Values[i])
-		}
-	}
-	// The metrics of the first part are kept.
-	csv, _ := os.ReadFile(filepath.Join(split, "train.metrics.csv"))
-	if !strings.Contains(string(csv), "\n10,") || !strings.Contains(string(csv), "\n300,") {
-		t.Errorf("the metrics CSV after resuming lacks early or late steps")
+`, data, loss, steps, dir))
+			}
+			split, whole := t.TempDir(), t.TempDir()
+			if code, _, errs := mdrun(t, "train", "-c", config(split, 100), "--quiet"); code != exitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if code, _, errs := mdrun(t, "train", "-c", config(split, 200), "--quiet", "--resume"); code != exitOK {
+				t.Fatalf("resume: exit %d: %s", code, errs)
+			}
+			if code, _, errs := mdrun(t, "train", "-c", config(whole, 200), "--quiet"); code != exitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			a, err := flows.Load(filepath.Join(split, "train.flow.npz"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := flows.Load(filepath.Join(whole, "train.flow.npz"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range a.Flow.Params.Values {
+				if b.Flow.Params.Values[i] != v {
+					t.Fatalf("parameter %d: %.17g after resuming, %.17g in one go", i, v, b.Flow.Params.Values[i])
+				}
+			}
+			// The metrics of the first part are kept.
+			csv, _ := os.ReadFile(filepath.Join(split, "train.metrics.csv"))
+			if !strings.Contains(string(csv), "\n10,") || !strings.Contains(string(csv), "\n300,") {
+				t.Errorf("the metrics CSV after resuming lacks early or late steps")
+			}
+			if name == "klx_bw" && !strings.Contains(string(mustRead(t, filepath.Join(split, "train.trainer.json"))), "loss_states") {
+				t.Errorf("the checkpoint lacks the loss's state")
+			}
+		})
 	}
 }
 

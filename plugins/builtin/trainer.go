@@ -27,6 +27,7 @@ package builtin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -106,6 +107,9 @@ type trainerState struct {
 	Step    int               `json:"step"`
 	Trainer training.State    `json:"trainer"`
 	Option  map[string]string `json:"options"`
+	// LossStates are the states of the stateful losses, by term (nil for
+	// the others, and for plugins that cannot save theirs).
+	LossStates [][]byte `json:"loss_states,omitempty"`
 }
 
 func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugins.Services, send func(*pluginpb.TrainEvent) error) error {
@@ -146,7 +150,7 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 	}
 	start := 0
 	if plan.resume {
-		if start, err = resumeTrainer(ctx, plan, o, svc.Flow, tr); err != nil {
+		if start, err = resumeTrainer(ctx, plan, o, svc.Flow, svc.Losses, tr); err != nil {
 			return err
 		}
 		if err := send(&pluginpb.TrainEvent{Step: int64(start), Message: fmt.Sprintf("resumed at step %d", start)}); err != nil {
@@ -204,7 +208,7 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 			}
 		}
 		if plan.checkpointEvery > 0 && (step%plan.checkpointEvery == 0 || step == total) {
-			if err := saveTrainer(ctx, plan, o, svc.Flow, tr, step); err != nil {
+			if err := saveTrainer(ctx, plan, o, svc.Flow, svc.Losses, tr, step); err != nil {
 				return err
 			}
 			ev.Checkpoint = plan.checkpoint + ".flow.npz"
@@ -242,7 +246,7 @@ func termNames(terms []losses.Scaled) string {
 
 // saveTrainer writes the flow and the trainer's state: the flow first, so
 // that a state file always has its flow.
-func saveTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *plugins.RemoteFlow, tr *training.Trainer, step int) error {
+func saveTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *plugins.RemoteFlow, terms []losses.Scaled, tr *training.Trainer, step int) error {
 	if err := f.Save(ctx, plan.checkpoint+".flow.npz"); err != nil {
 		return err
 	}
@@ -250,7 +254,25 @@ func saveTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *pl
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(trainerState{Step: step, Trainer: ts, Option: comparable(o)}, "", "  ")
+	st := trainerState{Step: step, Trainer: ts, Option: comparable(o)}
+	for k, term := range terms {
+		saver, ok := term.Loss.(losses.StateSaver)
+		if !term.Info().Stateful || !ok {
+			continue
+		}
+		b, err := saver.SaveState()
+		if errors.Is(err, plugins.ErrNoState) {
+			continue // the state restarts on resume, as the plugin chose
+		}
+		if err != nil {
+			return fmt.Errorf("checkpoint: the state of loss %s: %w", term.Info().Name, err)
+		}
+		if st.LossStates == nil {
+			st.LossStates = make([][]byte, len(terms))
+		}
+		st.LossStates[k] = b
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -274,7 +296,7 @@ func comparable(o map[string]string) map[string]string {
 	return out
 }
 
-func resumeTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *plugins.RemoteFlow, tr *training.Trainer) (int, error) {
+func resumeTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *plugins.RemoteFlow, terms []losses.Scaled, tr *training.Trainer) (int, error) {
 	path := plan.checkpoint + ".trainer.json"
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -298,6 +320,21 @@ func resumeTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *
 	}
 	if err := tr.SetState(st.Trainer); err != nil {
 		return 0, fmt.Errorf("resume: %s: %w", path, err)
+	}
+	if st.LossStates != nil && len(st.LossStates) != len(terms) {
+		return 0, fmt.Errorf("resume: %s holds the states of %d losses, the training has %d", path, len(st.LossStates), len(terms))
+	}
+	for k, b := range st.LossStates {
+		if b == nil {
+			continue
+		}
+		saver, ok := terms[k].Loss.(losses.StateSaver)
+		if !ok {
+			return 0, fmt.Errorf("resume: %s holds a state for loss %s, which keeps none", path, terms[k].Info().Name)
+		}
+		if err := saver.LoadState(b); err != nil {
+			return 0, fmt.Errorf("resume: the state of loss %s: %w", terms[k].Info().Name, err)
+		}
 	}
 	return st.Step, nil
 }

@@ -1390,6 +1390,52 @@ func (x *LossResponse) GetMetrics() map[string]float64 {
 	return nil
 }
 
+// The state a stateful loss keeps between batches (adaptive weights),
+// opaque to the host, saved in training checkpoints.
+type LossState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         []byte                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LossState) Reset() {
+	*x = LossState{}
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LossState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LossState) ProtoMessage() {}
+
+func (x *LossState) ProtoReflect() protoreflect.Message {
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LossState.ProtoReflect.Descriptor instead.
+func (*LossState) Descriptor() ([]byte, []int) {
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *LossState) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
 type TrainRequest struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Options            map[string]string      `protobuf:"bytes,1,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -1407,7 +1453,7 @@ type TrainRequest struct {
 
 func (x *TrainRequest) Reset() {
 	*x = TrainRequest{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1465,7 @@ func (x *TrainRequest) String() string {
 func (*TrainRequest) ProtoMessage() {}
 
 func (x *TrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1478,7 @@ func (x *TrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainRequest.ProtoReflect.Descriptor instead.
 func (*TrainRequest) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TrainRequest) GetOptions() map[string]string {
@@ -1491,7 +1537,7 @@ type TrainEvent struct {
 
 func (x *TrainEvent) Reset() {
 	*x = TrainEvent{}
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1549,7 @@ func (x *TrainEvent) String() string {
 func (*TrainEvent) ProtoMessage() {}
 
 func (x *TrainEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_flowmd_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1562,7 @@ func (x *TrainEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrainEvent.ProtoReflect.Descriptor instead.
 func (*TrainEvent) Descriptor() ([]byte, []int) {
-	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_flowmd_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TrainEvent) GetStep() int64 {
@@ -1661,7 +1707,9 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x05value:\x028\x01\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xdb\x02\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"!\n" +
+	"\tLossState\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\fR\x05state\"\xdb\x02\n" +
 	"\fTrainRequest\x12E\n" +
 	"\aoptions\x18\x01 \x03(\v2+.flowmd.plugin.v1.TrainRequest.OptionsEntryR\aoptions\x121\n" +
 	"\x15host_energy_broker_id\x18\x02 \x01(\rR\x12hostEnergyBrokerId\x12$\n" +
@@ -1706,11 +1754,13 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03VJP\x12\x1c.flowmd.plugin.v1.VJPRequest\x1a\x1d.flowmd.plugin.v1.VJPResponse\x12>\n" +
 	"\x04Save\x12\x1d.flowmd.plugin.v1.SaveRequest\x1a\x17.flowmd.plugin.v1.Empty\x12>\n" +
 	"\x04Load\x12\x1d.flowmd.plugin.v1.LoadRequest\x1a\x17.flowmd.plugin.v1.Empty\x12E\n" +
-	"\x04Step\x12\x1d.flowmd.plugin.v1.StepRequest\x1a\x1e.flowmd.plugin.v1.StepResponse2\xdf\x01\n" +
+	"\x04Step\x12\x1d.flowmd.plugin.v1.StepRequest\x1a\x1e.flowmd.plugin.v1.StepResponse2\xe5\x02\n" +
 	"\x04Loss\x12?\n" +
 	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a\x1a.flowmd.plugin.v1.LossInfo\x12K\n" +
 	"\tConfigure\x12\".flowmd.plugin.v1.ConfigureRequest\x1a\x1a.flowmd.plugin.v1.LossInfo\x12I\n" +
-	"\bEvaluate\x12\x1d.flowmd.plugin.v1.LossRequest\x1a\x1e.flowmd.plugin.v1.LossResponse2\x95\x01\n" +
+	"\bEvaluate\x12\x1d.flowmd.plugin.v1.LossRequest\x1a\x1e.flowmd.plugin.v1.LossResponse\x12A\n" +
+	"\tSaveState\x12\x17.flowmd.plugin.v1.Empty\x1a\x1b.flowmd.plugin.v1.LossState\x12A\n" +
+	"\tLoadState\x12\x1b.flowmd.plugin.v1.LossState\x1a\x17.flowmd.plugin.v1.Empty2\x95\x01\n" +
 	"\aTrainer\x12A\n" +
 	"\bDescribe\x12\x17.flowmd.plugin.v1.Empty\x1a\x1c.flowmd.plugin.v1.PluginInfo\x12G\n" +
 	"\x05Train\x12\x1e.flowmd.plugin.v1.TrainRequest\x1a\x1c.flowmd.plugin.v1.TrainEvent0\x01B+Z)github.com/flowmd/flowmd/plugins/pluginpbb\x06proto3"
@@ -1727,7 +1777,7 @@ func file_flowmd_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_flowmd_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_flowmd_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_flowmd_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_flowmd_plugin_v1_plugin_proto_goTypes = []any{
 	(*Array)(nil),             // 0: flowmd.plugin.v1.Array
 	(*PluginInfo)(nil),        // 1: flowmd.plugin.v1.PluginInfo
@@ -1752,17 +1802,18 @@ var file_flowmd_plugin_v1_plugin_proto_goTypes = []any{
 	(*LossInfo)(nil),          // 20: flowmd.plugin.v1.LossInfo
 	(*LossRequest)(nil),       // 21: flowmd.plugin.v1.LossRequest
 	(*LossResponse)(nil),      // 22: flowmd.plugin.v1.LossResponse
-	(*TrainRequest)(nil),      // 23: flowmd.plugin.v1.TrainRequest
-	(*TrainEvent)(nil),        // 24: flowmd.plugin.v1.TrainEvent
-	nil,                       // 25: flowmd.plugin.v1.ConfigureRequest.OptionsEntry
-	nil,                       // 26: flowmd.plugin.v1.LossRequest.InputsEntry
-	nil,                       // 27: flowmd.plugin.v1.LossResponse.GradientsEntry
-	nil,                       // 28: flowmd.plugin.v1.LossResponse.MetricsEntry
-	nil,                       // 29: flowmd.plugin.v1.TrainRequest.OptionsEntry
-	nil,                       // 30: flowmd.plugin.v1.TrainEvent.MetricsEntry
+	(*LossState)(nil),         // 23: flowmd.plugin.v1.LossState
+	(*TrainRequest)(nil),      // 24: flowmd.plugin.v1.TrainRequest
+	(*TrainEvent)(nil),        // 25: flowmd.plugin.v1.TrainEvent
+	nil,                       // 26: flowmd.plugin.v1.ConfigureRequest.OptionsEntry
+	nil,                       // 27: flowmd.plugin.v1.LossRequest.InputsEntry
+	nil,                       // 28: flowmd.plugin.v1.LossResponse.GradientsEntry
+	nil,                       // 29: flowmd.plugin.v1.LossResponse.MetricsEntry
+	nil,                       // 30: flowmd.plugin.v1.TrainRequest.OptionsEntry
+	nil,                       // 31: flowmd.plugin.v1.TrainEvent.MetricsEntry
 }
 var file_flowmd_plugin_v1_plugin_proto_depIdxs = []int32{
-	25, // 0: flowmd.plugin.v1.ConfigureRequest.options:type_name -> flowmd.plugin.v1.ConfigureRequest.OptionsEntry
+	26, // 0: flowmd.plugin.v1.ConfigureRequest.options:type_name -> flowmd.plugin.v1.ConfigureRequest.OptionsEntry
 	1,  // 1: flowmd.plugin.v1.ForceFieldInfo.plugin:type_name -> flowmd.plugin.v1.PluginInfo
 	0,  // 2: flowmd.plugin.v1.EvaluateRequest.coords:type_name -> flowmd.plugin.v1.Array
 	8,  // 3: flowmd.plugin.v1.EvaluateRequest.shared:type_name -> flowmd.plugin.v1.SharedBatch
@@ -1780,11 +1831,11 @@ var file_flowmd_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 15: flowmd.plugin.v1.VJPRequest.log_det_cotangent:type_name -> flowmd.plugin.v1.Array
 	0,  // 16: flowmd.plugin.v1.VJPResponse.input_cotangent:type_name -> flowmd.plugin.v1.Array
 	1,  // 17: flowmd.plugin.v1.LossInfo.plugin:type_name -> flowmd.plugin.v1.PluginInfo
-	26, // 18: flowmd.plugin.v1.LossRequest.inputs:type_name -> flowmd.plugin.v1.LossRequest.InputsEntry
-	27, // 19: flowmd.plugin.v1.LossResponse.gradients:type_name -> flowmd.plugin.v1.LossResponse.GradientsEntry
-	28, // 20: flowmd.plugin.v1.LossResponse.metrics:type_name -> flowmd.plugin.v1.LossResponse.MetricsEntry
-	29, // 21: flowmd.plugin.v1.TrainRequest.options:type_name -> flowmd.plugin.v1.TrainRequest.OptionsEntry
-	30, // 22: flowmd.plugin.v1.TrainEvent.metrics:type_name -> flowmd.plugin.v1.TrainEvent.MetricsEntry
+	27, // 18: flowmd.plugin.v1.LossRequest.inputs:type_name -> flowmd.plugin.v1.LossRequest.InputsEntry
+	28, // 19: flowmd.plugin.v1.LossResponse.gradients:type_name -> flowmd.plugin.v1.LossResponse.GradientsEntry
+	29, // 20: flowmd.plugin.v1.LossResponse.metrics:type_name -> flowmd.plugin.v1.LossResponse.MetricsEntry
+	30, // 21: flowmd.plugin.v1.TrainRequest.options:type_name -> flowmd.plugin.v1.TrainRequest.OptionsEntry
+	31, // 22: flowmd.plugin.v1.TrainEvent.metrics:type_name -> flowmd.plugin.v1.TrainEvent.MetricsEntry
 	0,  // 23: flowmd.plugin.v1.LossRequest.InputsEntry.value:type_name -> flowmd.plugin.v1.Array
 	0,  // 24: flowmd.plugin.v1.LossResponse.GradientsEntry.value:type_name -> flowmd.plugin.v1.Array
 	2,  // 25: flowmd.plugin.v1.Info.Describe:input_type -> flowmd.plugin.v1.Empty
@@ -1807,32 +1858,36 @@ var file_flowmd_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 42: flowmd.plugin.v1.Loss.Describe:input_type -> flowmd.plugin.v1.Empty
 	3,  // 43: flowmd.plugin.v1.Loss.Configure:input_type -> flowmd.plugin.v1.ConfigureRequest
 	21, // 44: flowmd.plugin.v1.Loss.Evaluate:input_type -> flowmd.plugin.v1.LossRequest
-	2,  // 45: flowmd.plugin.v1.Trainer.Describe:input_type -> flowmd.plugin.v1.Empty
-	23, // 46: flowmd.plugin.v1.Trainer.Train:input_type -> flowmd.plugin.v1.TrainRequest
-	1,  // 47: flowmd.plugin.v1.Info.Describe:output_type -> flowmd.plugin.v1.PluginInfo
-	4,  // 48: flowmd.plugin.v1.ForceField.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	4,  // 49: flowmd.plugin.v1.ForceField.Configure:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	6,  // 50: flowmd.plugin.v1.ForceField.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
-	2,  // 51: flowmd.plugin.v1.ForceField.Attach:output_type -> flowmd.plugin.v1.Empty
-	4,  // 52: flowmd.plugin.v1.HostEnergy.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
-	6,  // 53: flowmd.plugin.v1.HostEnergy.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
-	9,  // 54: flowmd.plugin.v1.Flow.Describe:output_type -> flowmd.plugin.v1.FlowInfo
-	9,  // 55: flowmd.plugin.v1.Flow.Configure:output_type -> flowmd.plugin.v1.FlowInfo
-	11, // 56: flowmd.plugin.v1.Flow.Sample:output_type -> flowmd.plugin.v1.SampleResponse
-	13, // 57: flowmd.plugin.v1.Flow.Forward:output_type -> flowmd.plugin.v1.TransformResponse
-	13, // 58: flowmd.plugin.v1.Flow.Inverse:output_type -> flowmd.plugin.v1.TransformResponse
-	13, // 59: flowmd.plugin.v1.Flow.Complete:output_type -> flowmd.plugin.v1.TransformResponse
-	15, // 60: flowmd.plugin.v1.Flow.VJP:output_type -> flowmd.plugin.v1.VJPResponse
-	2,  // 61: flowmd.plugin.v1.Flow.Save:output_type -> flowmd.plugin.v1.Empty
-	2,  // 62: flowmd.plugin.v1.Flow.Load:output_type -> flowmd.plugin.v1.Empty
-	19, // 63: flowmd.plugin.v1.Flow.Step:output_type -> flowmd.plugin.v1.StepResponse
-	20, // 64: flowmd.plugin.v1.Loss.Describe:output_type -> flowmd.plugin.v1.LossInfo
-	20, // 65: flowmd.plugin.v1.Loss.Configure:output_type -> flowmd.plugin.v1.LossInfo
-	22, // 66: flowmd.plugin.v1.Loss.Evaluate:output_type -> flowmd.plugin.v1.LossResponse
-	1,  // 67: flowmd.plugin.v1.Trainer.Describe:output_type -> flowmd.plugin.v1.PluginInfo
-	24, // 68: flowmd.plugin.v1.Trainer.Train:output_type -> flowmd.plugin.v1.TrainEvent
-	47, // [47:69] is the sub-list for method output_type
-	25, // [25:47] is the sub-list for method input_type
+	2,  // 45: flowmd.plugin.v1.Loss.SaveState:input_type -> flowmd.plugin.v1.Empty
+	23, // 46: flowmd.plugin.v1.Loss.LoadState:input_type -> flowmd.plugin.v1.LossState
+	2,  // 47: flowmd.plugin.v1.Trainer.Describe:input_type -> flowmd.plugin.v1.Empty
+	24, // 48: flowmd.plugin.v1.Trainer.Train:input_type -> flowmd.plugin.v1.TrainRequest
+	1,  // 49: flowmd.plugin.v1.Info.Describe:output_type -> flowmd.plugin.v1.PluginInfo
+	4,  // 50: flowmd.plugin.v1.ForceField.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	4,  // 51: flowmd.plugin.v1.ForceField.Configure:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	6,  // 52: flowmd.plugin.v1.ForceField.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
+	2,  // 53: flowmd.plugin.v1.ForceField.Attach:output_type -> flowmd.plugin.v1.Empty
+	4,  // 54: flowmd.plugin.v1.HostEnergy.Describe:output_type -> flowmd.plugin.v1.ForceFieldInfo
+	6,  // 55: flowmd.plugin.v1.HostEnergy.Evaluate:output_type -> flowmd.plugin.v1.EvaluateResponse
+	9,  // 56: flowmd.plugin.v1.Flow.Describe:output_type -> flowmd.plugin.v1.FlowInfo
+	9,  // 57: flowmd.plugin.v1.Flow.Configure:output_type -> flowmd.plugin.v1.FlowInfo
+	11, // 58: flowmd.plugin.v1.Flow.Sample:output_type -> flowmd.plugin.v1.SampleResponse
+	13, // 59: flowmd.plugin.v1.Flow.Forward:output_type -> flowmd.plugin.v1.TransformResponse
+	13, // 60: flowmd.plugin.v1.Flow.Inverse:output_type -> flowmd.plugin.v1.TransformResponse
+	13, // 61: flowmd.plugin.v1.Flow.Complete:output_type -> flowmd.plugin.v1.TransformResponse
+	15, // 62: flowmd.plugin.v1.Flow.VJP:output_type -> flowmd.plugin.v1.VJPResponse
+	2,  // 63: flowmd.plugin.v1.Flow.Save:output_type -> flowmd.plugin.v1.Empty
+	2,  // 64: flowmd.plugin.v1.Flow.Load:output_type -> flowmd.plugin.v1.Empty
+	19, // 65: flowmd.plugin.v1.Flow.Step:output_type -> flowmd.plugin.v1.StepResponse
+	20, // 66: flowmd.plugin.v1.Loss.Describe:output_type -> flowmd.plugin.v1.LossInfo
+	20, // 67: flowmd.plugin.v1.Loss.Configure:output_type -> flowmd.plugin.v1.LossInfo
+	22, // 68: flowmd.plugin.v1.Loss.Evaluate:output_type -> flowmd.plugin.v1.LossResponse
+	23, // 69: flowmd.plugin.v1.Loss.SaveState:output_type -> flowmd.plugin.v1.LossState
+	2,  // 70: flowmd.plugin.v1.Loss.LoadState:output_type -> flowmd.plugin.v1.Empty
+	1,  // 71: flowmd.plugin.v1.Trainer.Describe:output_type -> flowmd.plugin.v1.PluginInfo
+	25, // 72: flowmd.plugin.v1.Trainer.Train:output_type -> flowmd.plugin.v1.TrainEvent
+	49, // [49:73] is the sub-list for method output_type
+	25, // [25:49] is the sub-list for method input_type
 	25, // [25:25] is the sub-list for extension type_name
 	25, // [25:25] is the sub-list for extension extendee
 	0,  // [0:25] is the sub-list for field type_name
@@ -1849,7 +1904,7 @@ func file_flowmd_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flowmd_plugin_v1_plugin_proto_rawDesc), len(file_flowmd_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

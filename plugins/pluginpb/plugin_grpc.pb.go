@@ -959,6 +959,8 @@ const (
 	Loss_Describe_FullMethodName  = "/flowmd.plugin.v1.Loss/Describe"
 	Loss_Configure_FullMethodName = "/flowmd.plugin.v1.Loss/Configure"
 	Loss_Evaluate_FullMethodName  = "/flowmd.plugin.v1.Loss/Evaluate"
+	Loss_SaveState_FullMethodName = "/flowmd.plugin.v1.Loss/SaveState"
+	Loss_LoadState_FullMethodName = "/flowmd.plugin.v1.Loss/LoadState"
 )
 
 // LossClient is the client API for Loss service.
@@ -968,6 +970,10 @@ type LossClient interface {
 	Describe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*LossInfo, error)
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*LossInfo, error)
 	Evaluate(ctx context.Context, in *LossRequest, opts ...grpc.CallOption) (*LossResponse, error)
+	// SaveState and LoadState carry a stateful loss's state across a
+	// checkpoint; a loss without state may leave them unimplemented.
+	SaveState(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*LossState, error)
+	LoadState(ctx context.Context, in *LossState, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type lossClient struct {
@@ -1008,6 +1014,26 @@ func (c *lossClient) Evaluate(ctx context.Context, in *LossRequest, opts ...grpc
 	return out, nil
 }
 
+func (c *lossClient) SaveState(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*LossState, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LossState)
+	err := c.cc.Invoke(ctx, Loss_SaveState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lossClient) LoadState(ctx context.Context, in *LossState, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Loss_LoadState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LossServer is the server API for Loss service.
 // All implementations must embed UnimplementedLossServer
 // for forward compatibility.
@@ -1015,6 +1041,10 @@ type LossServer interface {
 	Describe(context.Context, *Empty) (*LossInfo, error)
 	Configure(context.Context, *ConfigureRequest) (*LossInfo, error)
 	Evaluate(context.Context, *LossRequest) (*LossResponse, error)
+	// SaveState and LoadState carry a stateful loss's state across a
+	// checkpoint; a loss without state may leave them unimplemented.
+	SaveState(context.Context, *Empty) (*LossState, error)
+	LoadState(context.Context, *LossState) (*Empty, error)
 	mustEmbedUnimplementedLossServer()
 }
 
@@ -1033,6 +1063,12 @@ func (UnimplementedLossServer) Configure(context.Context, *ConfigureRequest) (*L
 }
 func (UnimplementedLossServer) Evaluate(context.Context, *LossRequest) (*LossResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Evaluate not implemented")
+}
+func (UnimplementedLossServer) SaveState(context.Context, *Empty) (*LossState, error) {
+	return nil, status.Error(codes.Unimplemented, "method SaveState not implemented")
+}
+func (UnimplementedLossServer) LoadState(context.Context, *LossState) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method LoadState not implemented")
 }
 func (UnimplementedLossServer) mustEmbedUnimplementedLossServer() {}
 func (UnimplementedLossServer) testEmbeddedByValue()              {}
@@ -1109,6 +1145,42 @@ func _Loss_Evaluate_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Loss_SaveState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LossServer).SaveState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Loss_SaveState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LossServer).SaveState(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Loss_LoadState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LossState)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LossServer).LoadState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Loss_LoadState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LossServer).LoadState(ctx, req.(*LossState))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Loss_ServiceDesc is the grpc.ServiceDesc for Loss service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1127,6 +1199,14 @@ var Loss_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Evaluate",
 			Handler:    _Loss_Evaluate_Handler,
+		},
+		{
+			MethodName: "SaveState",
+			Handler:    _Loss_SaveState_Handler,
+		},
+		{
+			MethodName: "LoadState",
+			Handler:    _Loss_LoadState_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -717,6 +717,16 @@ class LossStub(object):
                 request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossRequest.SerializeToString,
                 response_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossResponse.FromString,
                 )
+        self.SaveState = channel.unary_unary(
+                '/flowmd.plugin.v1.Loss/SaveState',
+                request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.SerializeToString,
+                response_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossState.FromString,
+                )
+        self.LoadState = channel.unary_unary(
+                '/flowmd.plugin.v1.Loss/LoadState',
+                request_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossState.SerializeToString,
+                response_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.FromString,
+                )
 
 
 class LossServicer(object):
@@ -740,6 +750,20 @@ class LossServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SaveState(self, request, context):
+        """SaveState and LoadState carry a stateful loss's state across a
+        checkpoint; a loss without state may leave them unimplemented.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoadState(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LossServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -757,6 +781,16 @@ def add_LossServicer_to_server(servicer, server):
                     servicer.Evaluate,
                     request_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossRequest.FromString,
                     response_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossResponse.SerializeToString,
+            ),
+            'SaveState': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveState,
+                    request_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.FromString,
+                    response_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossState.SerializeToString,
+            ),
+            'LoadState': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadState,
+                    request_deserializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossState.FromString,
+                    response_serializer=flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -816,6 +850,40 @@ class Loss(object):
         return grpc.experimental.unary_unary(request, target, '/flowmd.plugin.v1.Loss/Evaluate',
             flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossRequest.SerializeToString,
             flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SaveState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/flowmd.plugin.v1.Loss/SaveState',
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.SerializeToString,
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossState.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def LoadState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/flowmd.plugin.v1.Loss/LoadState',
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.LossState.SerializeToString,
+            flowmd_dot_plugin_dot_v1_dot_plugin__pb2.Empty.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
