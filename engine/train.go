@@ -454,8 +454,13 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 	if c.Checkpoint == 0 {
 		o["checkpoint_every"] = i(c.Placer.Steps + c.Pretrain.Steps + c.Train.Steps)
 	}
-	if c.Train.LRFinal > 0 {
-		o["lr_final"] = f(c.Train.LRFinal)
+	for prefix, ph := range map[string]PhaseConfig{"placer_": c.Placer, "pretrain_": c.Pretrain, "": c.Train} {
+		if ph.LRFinal > 0 {
+			o[prefix+"lr_final"] = f(ph.LRFinal)
+		}
+		if prefix != "" && ph.Clip > 0 {
+			o[prefix+"clip"] = f(ph.Clip)
+		}
 	}
 	if c.System.Analytic != "" {
 		o["analytic"] = c.System.Analytic

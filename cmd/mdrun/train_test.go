@@ -456,3 +456,40 @@ func runFlowExamples(t *testing.T, example, trained string) {
 		})
 	}
 }
+
+// TestTrainPhaseSchedules: every phase's learning rate follows its own
+// geometric schedule from lr to lr_final (logged in the metrics).
+func TestTrainPhaseSchedules(t *testing.T) {
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "2", hidden: "16"}}
+loss: {options: {name: l2plus}}
+pretrain: {steps: 50, batch: 64, lr: 1e-3, lr_final: 1e-4, clip: 10}
+train: {steps: 20, batch: 64, lr: 1e-4, lr_final: 1e-5}
+output: {dir: %s, log: 10}
+`, data, dir))
+	if code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	rows := strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "train.metrics.csv")))), "\n")
+	col := -1
+	for i, h := range strings.Split(rows[0], ",") {
+		if h == "lr" {
+			col = i
+		}
+	}
+	lr := map[string]float64{}
+	for _, r := range rows[1:] {
+		f := strings.Split(r, ",")
+		var v float64
+		fmt.Sscan(f[col], &v)
+		lr[f[0]] = v
+	}
+	for step, want := range map[string]float64{"10": 1e-3 * math.Pow(0.1, 9.0/49), "50": 1e-4, "60": 1e-4 * math.Pow(0.1, 9.0/19), "70": 1e-5} {
+		if math.Abs(lr[step]-want) > 1e-7*want { // the CSV keeps 8 digits
+			t.Errorf("lr at step %s: %g, want %g", step, lr[step], want)
+		}
+	}
+}

@@ -8,12 +8,16 @@ package builtin
 //	beta                  1/kT in the energy's units (required)
 //	data                  a dataset .npz ("coordinates" rows of the flow's
 //	                      configurations): pre-training, data losses, evaluation
-//	placer_steps, placer_batch, placer_lr   training of the hydrogen placer on
-//	                      the data's heavy atoms, first; defaults 0, 256, 1e-3
-//	pretrain_steps, pretrain_batch, pretrain_lr     defaults 0, 256, 1e-3
-//	steps, batch, lr, lr_final, clip     the training with the loss; the
-//	                      learning rate decays geometrically from lr to lr_final
-//	                      (default: constant); defaults 0, 256, 1e-4
+//	placer_steps, placer_batch, placer_lr, placer_lr_final, placer_clip
+//	                      training of the hydrogen placer on the data's heavy
+//	                      atoms, first; defaults 0, 256, 1e-3, lr, 0
+//	pretrain_steps, pretrain_batch, pretrain_lr, pretrain_lr_final, pretrain_clip
+//	                      defaults 0, 256, 1e-3, lr, 0
+//	steps, batch, lr, lr_final, clip     the training with the loss;
+//	                      defaults 0, 256, 1e-4, lr, 0. In every phase the
+//	                      learning rate decays geometrically from lr to
+//	                      lr_final, and clip (when positive) bounds the
+//	                      gradient's norm
 //	eval_every, eval_samples   evaluation (defaults: at the end; 2000 samples)
 //	modes, psf, params, analytic, analytic_params   the modes evaluated
 //	                      (engine.ModeSetFor) and the system that defines them
@@ -48,7 +52,8 @@ import (
 
 type trainerProvider struct{}
 
-var trainerOptions = []string{"beta", "data", "placer_steps", "placer_batch", "placer_lr", "pretrain_steps", "pretrain_batch", "pretrain_lr", "steps", "batch", "lr",
+var trainerOptions = []string{"beta", "data", "placer_steps", "placer_batch", "placer_lr", "placer_lr_final", "placer_clip",
+	"pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_final", "pretrain_clip", "steps", "batch", "lr",
 	"lr_final", "clip", "eval_every", "eval_samples", "modes", "psf", "params", "analytic", "analytic_params", "log_every",
 	"checkpoint", "checkpoint_every", "resume", "seed"}
 
@@ -57,9 +62,10 @@ type trainPlan struct {
 	beta                             float64
 	data                             string
 	placerSteps, placerBatch         int
-	placerLR                         float64
+	placerLR, placerLRFinal          float64
+	placerClip                       float64
 	preSteps, preBatch               int
-	preLR                            float64
+	preLR, preLRFinal, preClip       float64
 	steps, batch                     int
 	lr, lrFinal, clip                float64
 	evalEvery, evalSamples, logEvery int
@@ -86,6 +92,8 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 		seed: uint64(p.int("seed", 1)),
 	}
 	t.lrFinal = p.float("lr_final", t.lr)
+	t.placerLRFinal, t.placerClip = p.float("placer_lr_final", t.placerLR), p.float("placer_clip", 0)
+	t.preLRFinal, t.preClip = p.float("pretrain_lr_final", t.preLR), p.float("pretrain_clip", 0)
 	if p.err != nil {
 		return t, p.err
 	}
@@ -94,7 +102,7 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 		return t, fmt.Errorf("option beta: 1/kT must be positive, got %q", o["beta"])
 	case t.placerSteps < 0 || t.preSteps < 0 || t.steps < 0 || t.placerBatch < 1 || t.preBatch < 1 || t.batch < 1 || t.logEvery < 1 || t.evalSamples < 1:
 		return t, fmt.Errorf("steps must not be negative, batches, log_every and eval_samples must be positive")
-	case !(t.lr > 0) || !(t.lrFinal > 0) || !(t.preLR > 0) || !(t.placerLR > 0):
+	case !(t.lr > 0) || !(t.lrFinal > 0) || !(t.preLR > 0) || !(t.preLRFinal > 0) || !(t.placerLR > 0) || !(t.placerLRFinal > 0):
 		return t, fmt.Errorf("learning rates must be positive")
 	case (t.checkpointEvery > 0 || t.resume) && t.checkpoint == "":
 		return t, fmt.Errorf("option checkpoint: a path prefix is needed for checkpoint_every and resume")
@@ -169,19 +177,18 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		var phase string
 		switch {
 		case step <= placed:
-			phase, lr = "placer", plan.placerLR
-			res, err = tr.PlacerStep(ctx, plan.placerBatch, lr, plan.clip)
+			phase, lr = "placer", schedule(plan.placerLR, plan.placerLRFinal, step-1, plan.placerSteps)
+			res, err = tr.PlacerStep(ctx, plan.placerBatch, lr, plan.placerClip)
 		case step <= pre:
-			phase, lr = "pretrain", plan.preLR
-			res, err = tr.Step(ctx, ml, plan.preBatch, lr, plan.clip)
+			phase, lr = "pretrain", schedule(plan.preLR, plan.preLRFinal, step-placed-1, plan.preSteps)
+			res, err = tr.Step(ctx, ml, plan.preBatch, lr, plan.preClip)
 		default:
 			if step == pre+1 {
 				if err := send(&pluginpb.TrainEvent{Step: int64(step), Message: "training with " + termNames(svc.Losses)}); err != nil {
 					return err
 				}
 			}
-			k := float64(step-pre-1) / math.Max(1, float64(plan.steps-1))
-			phase, lr = "train", plan.lr*math.Pow(plan.lrFinal/plan.lr, k)
+			phase, lr = "train", schedule(plan.lr, plan.lrFinal, step-pre-1, plan.steps)
 			res, err = tr.StepSum(ctx, svc.Losses, plan.batch, lr, plan.clip)
 		}
 		if err != nil {
@@ -220,6 +227,12 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		}
 	}
 	return send(&pluginpb.TrainEvent{Step: int64(total), Done: true, Message: "done"})
+}
+
+// schedule is the learning rate at step k (from 0) of n: geometric from
+// lr to final.
+func schedule(lr, final float64, k, n int) float64 {
+	return lr * math.Pow(final/lr, float64(k)/math.Max(1, float64(n-1)))
 }
 
 func needsData(terms []losses.Scaled) bool {
