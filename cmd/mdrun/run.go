@@ -37,15 +37,18 @@ func newRunCmd(out, errOut io.Writer) *cobra.Command {
 		Short: "Run a simulation described by a YAML config",
 		Long: `run assembles a simulation from a YAML config (see docs/config.md): the
 system, the force field, the walkers and temperatures, the move schedule
-(Langevin, velocity Verlet, Monte Carlo, MALA, HMC, replica exchange) and
-the outputs (DCD trajectories, an .npz dataset, a CSV log, checkpoints and
-a provenance record), and runs it with a progress display.
+(Langevin, velocity Verlet, Monte Carlo, MALA, HMC, replica exchange, and
+Metropolis-Hastings proposals from a flow trained by mdrun train) and the
+outputs (DCD trajectories, an .npz dataset, a CSV log, checkpoints and a
+provenance record), and runs it with a progress display showing each
+move's acceptance. It ends with the recorded frames' mode fractions.
 
 SIGINT or SIGTERM stops the run cleanly: a checkpoint is written and every
 output flushed; 'mdrun run -c config.yaml --resume' continues it, giving the
 same trajectory bit for bit as a run that was never stopped.`,
 		Example: `  mdrun run -c examples/dialanine-langevin.yaml
-  mdrun run -c examples/butane-remd.yaml --steps 2000000 --resume`,
+  mdrun run -c examples/butane-remd.yaml --steps 2000000 --resume
+  mdrun run -c examples/dialanine-flow-proposals.yaml`,
 		Args: noArgs,
 	}
 	f := cmd.Flags()
