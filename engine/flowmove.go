@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/flowmd/flowmd/flows"
 	"github.com/flowmd/flowmd/integrators"
 	"github.com/flowmd/flowmd/plugins"
 	"github.com/flowmd/flowmd/topology"
@@ -70,22 +71,6 @@ func carryFrames(psf *topology.PSF, generated []int) ([]hydrogenFrame, error) {
 	for _, a := range generated {
 		isGen[a] = true
 	}
-	genNeighbours := func(a int, not ...int) []int {
-		var out []int
-	next:
-		for _, b := range g.Neighbors[a] {
-			if !isGen[b] {
-				continue
-			}
-			for _, n := range not {
-				if b == n {
-					continue next
-				}
-			}
-			out = append(out, b)
-		}
-		return out
-	}
 	var frames []hydrogenFrame
 	for h := range psf.Atoms {
 		if isGen[h] {
@@ -95,21 +80,20 @@ func carryFrames(psf *topology.PSF, generated []int) ([]hydrogenFrame, error) {
 			a := psf.Atoms[h]
 			return fmt.Sprintf("atom %d (%s %s %s)", h+1, a.Name, a.ResName, a.ResID)
 		}
-		ps := genNeighbours(h)
+		var ps []int
+		for _, j := range g.Neighbors[h] {
+			if isGen[j] {
+				ps = append(ps, j)
+			}
+		}
 		if len(ps) != 1 {
 			return nil, fmt.Errorf("%s is placed by the flow but bonded to %d generated atoms: a flow move needs exactly one", name(), len(ps))
 		}
-		p := ps[0]
-		as := genNeighbours(p)
-		if len(as) == 0 {
-			return nil, fmt.Errorf("%s: its heavy atom %s has no other heavy neighbour to carry it with", name(), psf.Atoms[p].Name)
+		a, b, ok := flows.FrameAtoms(g, isGen, ps[0])
+		if !ok {
+			return nil, fmt.Errorf("%s: its heavy atom %s has too few heavy neighbours to carry it with", name(), psf.Atoms[ps[0]].Name)
 		}
-		a := as[0]
-		bs := append(genNeighbours(p, a), genNeighbours(a, p)...)
-		if len(bs) == 0 {
-			return nil, fmt.Errorf("%s: no third heavy atom near %s and %s to carry it with", name(), psf.Atoms[p].Name, psf.Atoms[a].Name)
-		}
-		frames = append(frames, hydrogenFrame{h: h, p: p, a: a, b: bs[0]})
+		frames = append(frames, hydrogenFrame{h: h, p: ps[0], a: a, b: b})
 	}
 	return frames, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/flowmd/flowmd/flows"
 	"github.com/flowmd/flowmd/topology"
 )
 
@@ -68,3 +69,45 @@ func TestCarryHydrogens(t *testing.T) {
 }
 
 func sq(v float64) float64 { return v * v }
+
+// TestPlacerTurnsWithMolecule: a fresh molecular generator puts dialanine's
+// hydrogens where the reference has them relative to its heavy atoms, also
+// after the whole molecule is rotated (the placer works in the heavy
+// atoms' local frames).
+func TestPlacerTurnsWithMolecule(t *testing.T) {
+	sys, err := LoadSystem(SystemFiles{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := DefaultCoordinates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := st.Models[0]
+	gs, err := flows.MoleculeSpec(sys.PSF, ref, true, flows.Spec{Blocks: 1, Hidden: 8, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := flows.NewGenerator(gs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, s := math.Cos(2.1), math.Sin(2.1)
+	rot := make([]float64, len(ref))
+	for a := 0; a < len(ref)/3; a++ {
+		x, y, z := ref[3*a], ref[3*a+1], ref[3*a+2]
+		rot[3*a], rot[3*a+1], rot[3*a+2] = c*x+s*z+3, y-1, -s*x+c*z
+	}
+	for name, want := range map[string][]float64{"reference": ref, "rotated": rot} {
+		x := append([]float64(nil), want...)
+		for _, h := range gs.Placed {
+			x[3*h], x[3*h+1], x[3*h+2] = 0, 0, 0
+		}
+		g.Complete(1, x, false)
+		for i, v := range want {
+			if math.Abs(x[i]-v) > 1e-9 {
+				t.Fatalf("%s: coordinate %d placed at %.6f, want %.6f", name, i, x[i], v)
+			}
+		}
+	}
+}

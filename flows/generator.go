@@ -46,6 +46,14 @@ type GeneratorSpec struct {
 	// structure (3 per placed atom), where the placer starts.
 	Placed, Parents []int
 	Offsets         []float64
+	// Frames, when given, are two generated atoms per placed atom (A, B)
+	// that with its parent P make a local frame: e1 along P->A, e2 in the
+	// plane of P, A, B, e3 = e1 x e2. The placer then predicts the offset
+	// in that frame, so a hydrogen turns with its heavy atoms and the
+	// network learns only how it deviates (the placer of the thesis works
+	// in the global frame). -1, -1 keeps an atom's offset global, and so do
+	// specs without Frames (flows saved before them).
+	Frames []int `json:",omitempty"`
 	// PlacerHidden and PlacerLayers shape the placer: PlacerLayers hidden
 	// layers of PlacerHidden units (the thesis: three dense layers of width
 	// 512, i.e. 2 hidden layers). Defaults 512 and 2.
@@ -120,6 +128,20 @@ func checkAtoms(gs GeneratorSpec) error {
 	for i, p := range gs.Parents {
 		if !gen[p] {
 			return fmt.Errorf("flows: the parent %d of placed atom %d is not generated", p, gs.Placed[i])
+		}
+	}
+	if len(gs.Frames) > 0 {
+		if len(gs.Frames) != 2*len(gs.Placed) {
+			return fmt.Errorf("flows: %d frame atoms for %d placed atoms (2 each)", len(gs.Frames), len(gs.Placed))
+		}
+		for i := range gs.Placed {
+			a, b := gs.Frames[2*i], gs.Frames[2*i+1]
+			if a == -1 && b == -1 {
+				continue
+			}
+			if !gen[a] || !gen[b] || a == b || a == gs.Parents[i] || b == gs.Parents[i] {
+				return fmt.Errorf("flows: the frame atoms %d, %d of placed atom %d must be two generated atoms other than its parent", a, b, gs.Placed[i])
+			}
 		}
 	}
 	return nil

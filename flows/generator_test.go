@@ -25,6 +25,65 @@ func toyMolecule(t *testing.T, precision string) *Generator {
 	return g
 }
 
+// framedMolecule is toyMolecule with the placed atoms' offsets in local
+// frames: atom 1 in the frame of 0 (toward 2, in the plane with 3), atom 4
+// in that of 3 (toward 2, in the plane with 0).
+func framedMolecule(t *testing.T, precision string) *Generator {
+	t.Helper()
+	g, err := NewGenerator(GeneratorSpec{
+		Flow:         Spec{Blocks: 2, Hidden: 8, Householder: 1, Scale: true, Seed: 2, Precision: precision},
+		Atoms:        5,
+		Generated:    []int{0, 2, 3},
+		Placed:       []int{1, 4},
+		Parents:      []int{0, 3},
+		Offsets:      []float64{1, 0, 0, 0, -1, 0.5},
+		Frames:       []int{2, 3, 2, 0},
+		PlacerHidden: 16,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestGeneratorPlacesInFrames: a fresh framed placer puts each placed atom
+// at its offset in its parent's local frame.
+func TestGeneratorPlacesInFrames(t *testing.T) {
+	g := framedMolecule(t, "")
+	_, x, _ := g.Sample(4, rand.New(rand.NewPCG(1, 1)), false)
+	at := func(row []float64, i int) vec3 { return vec3{row[3*i], row[3*i+1], row[3*i+2]} }
+	sub := func(a, b vec3) vec3 { return vec3{a[0] - b[0], a[1] - b[1], a[2] - b[2]} }
+	for r := 0; r < 4; r++ {
+		row := x[r*15 : (r+1)*15]
+		for _, c := range []struct {
+			h, p, a, b int
+			off        vec3
+		}{{1, 0, 2, 3, vec3{1, 0, 0}}, {4, 3, 2, 0, vec3{0, -1, 0.5}}} {
+			u, v := sub(at(row, c.a), at(row, c.p)), sub(at(row, c.b), at(row, c.p))
+			e1 := u
+			n := math.Sqrt(dot3(u, u))
+			for k := range e1 {
+				e1[k] /= n
+			}
+			w := v
+			for k := range w {
+				w[k] -= dot3(v, e1) * e1[k]
+			}
+			n = math.Sqrt(dot3(w, w))
+			for k := range w {
+				w[k] /= n
+			}
+			e3 := cross3(e1, w)
+			d := sub(at(row, c.h), at(row, c.p))
+			for i, e := range []vec3{e1, w, e3} {
+				if got := dot3(d, e); math.Abs(got-c.off[i]) > 1e-12 {
+					t.Errorf("atom %d: offset %g along e%d, want %g", c.h, got, i+1, c.off[i])
+				}
+			}
+		}
+	}
+}
+
 func TestGeneratorPlacesFromReference(t *testing.T) {
 	g := toyMolecule(t, "")
 	if g.LatentDim() != 9 || g.Dim() != 15 {
@@ -82,7 +141,11 @@ func TestGeneratorRoundTrip(t *testing.T) {
 // TestGeneratorVJP checks the generator's VJP, through the placer and the
 // flow, against finite differences, in both directions.
 func TestGeneratorVJP(t *testing.T) {
-	g := toyMolecule(t, "")
+	t.Run("global offsets", func(t *testing.T) { checkGeneratorVJP(t, toyMolecule(t, "")) })
+	t.Run("local frames", func(t *testing.T) { checkGeneratorVJP(t, framedMolecule(t, "")) })
+}
+
+func checkGeneratorVJP(t *testing.T, g *Generator) {
 	perturb(g, 3)
 	rng := rand.New(rand.NewPCG(4, 4))
 	n := 6

@@ -26,13 +26,26 @@ func MoleculeSpec(psf *topology.PSF, ref []float64, placeHydrogens bool, flow Sp
 		}
 	} else {
 		gs.Generated = append(gs.Generated, g.Heavy...)
+		isGen := make([]bool, n)
+		for _, a := range g.Heavy {
+			isGen[a] = true
+		}
 		for _, heavy := range g.Heavy {
 			for _, h := range g.Hydrogens[heavy] {
 				gs.Placed = append(gs.Placed, h)
 				gs.Parents = append(gs.Parents, heavy)
-				for k := 0; k < 3; k++ {
-					gs.Offsets = append(gs.Offsets, ref[3*h+k]-ref[3*heavy+k])
+				off := vec3{ref[3*h] - ref[3*heavy], ref[3*h+1] - ref[3*heavy+1], ref[3*h+2] - ref[3*heavy+2]}
+				a, b, ok := FrameAtoms(g, isGen, heavy)
+				if !ok {
+					// No heavy neighbours to make a frame (methane,
+					// water): a global offset.
+					gs.Frames = append(gs.Frames, -1, -1)
+					gs.Offsets = append(gs.Offsets, off[:]...)
+					continue
 				}
+				gs.Frames = append(gs.Frames, a, b)
+				e, _ := localFrame(ref, heavy, a, b)
+				gs.Offsets = append(gs.Offsets, dot3(off, e[0]), dot3(off, e[1]), dot3(off, e[2]))
 			}
 		}
 		if len(gs.Generated)+len(gs.Placed) != n {
@@ -45,6 +58,40 @@ func MoleculeSpec(psf *topology.PSF, ref []float64, placeHydrogens bool, flow Sp
 		}
 	}
 	return gs, nil
+}
+
+// FrameAtoms chooses the two atoms A and B that with parent P make the
+// local frame of P's hydrogens (see GeneratorSpec.Frames): a generated
+// neighbour of P, then another generated neighbour of P or else a
+// generated neighbour of A other than P. ok is false when P has no
+// generated neighbour or the chain ends at A.
+func FrameAtoms(g *topology.Graph, generated []bool, p int) (a, b int, ok bool) {
+	neighbours := func(i int, not ...int) []int {
+		var out []int
+	next:
+		for _, j := range g.Neighbors[i] {
+			if !generated[j] {
+				continue
+			}
+			for _, x := range not {
+				if j == x {
+					continue next
+				}
+			}
+			out = append(out, j)
+		}
+		return out
+	}
+	as := neighbours(p)
+	if len(as) == 0 {
+		return -1, -1, false
+	}
+	a = as[0]
+	bs := append(neighbours(p, a), neighbours(a, p)...)
+	if len(bs) == 0 {
+		return -1, -1, false
+	}
+	return a, bs[0], true
 }
 
 // FitStandardization sets the flow's final fixed map to the mean and the

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"math"
 	"math/rand/v2"
 
 	"github.com/flowmd/flowmd/nn"
@@ -20,6 +21,9 @@ type Placer struct {
 	p32    *[]float32
 	lo, hi int
 	slot   []int // the place of each placed atom's parent among the generated
+	// frame holds, per placed atom, the places of its frame atoms A and B
+	// among the generated (-1 for a global offset).
+	frame [][2]int
 }
 
 type placerCache struct {
@@ -48,8 +52,13 @@ func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
 	for j, a := range gs.Generated {
 		index[a] = j
 	}
-	for _, par := range gs.Parents {
+	for j, par := range gs.Parents {
 		p.slot = append(p.slot, index[par])
+		f := [2]int{-1, -1}
+		if len(gs.Frames) > 0 && gs.Frames[2*j] >= 0 {
+			f = [2]int{index[gs.Frames[2*j]], index[gs.Frames[2*j+1]]}
+		}
+		p.frame = append(p.frame, f)
 	}
 	p.lo, p.hi = full.Span()
 	// The placer's gradient is gathered per chunk over its own span.
@@ -78,14 +87,93 @@ func (p *Placer) place(params []float64, n int, heavy, x []float64, c *placerCac
 	}
 	for r := 0; r < n; r++ {
 		row := x[r*N : (r+1)*N]
+		hv := heavy[r*ng : (r+1)*ng]
 		for j, a := range p.spec.Placed {
 			par := p.spec.Parents[j]
+			off := c.out[r*np+3*j : r*np+3*j+3]
+			if p.frame[j][0] < 0 {
+				for k := 0; k < 3; k++ {
+					row[3*a+k] = row[3*par+k] + off[k]
+				}
+				continue
+			}
+			e, _ := localFrame(hv, p.slot[j], p.frame[j][0], p.frame[j][1])
 			for k := 0; k < 3; k++ {
-				row[3*a+k] = row[3*par+k] + c.out[r*np+3*j+k]
+				row[3*a+k] = row[3*par+k] + off[0]*e[0][k] + off[1]*e[1][k] + off[2]*e[2][k]
 			}
 		}
 	}
 }
+
+// frameParts are what the backward pass of localFrame needs.
+type frameParts struct {
+	u, v, w    vec3
+	nu, nw, vd float64 // |u|, |w|, v . e1
+}
+
+type vec3 = [3]float64
+
+// localFrame returns the orthonormal frame at generated atom p (places
+// among the generated coordinates heavy): e1 along p->a, e2 the part of
+// p->b orthogonal to e1, e3 = e1 x e2.
+func localFrame(heavy []float64, p, a, b int) (e [3]vec3, f frameParts) {
+	for k := 0; k < 3; k++ {
+		f.u[k] = heavy[3*a+k] - heavy[3*p+k]
+		f.v[k] = heavy[3*b+k] - heavy[3*p+k]
+	}
+	f.nu = math.Sqrt(dot3(f.u, f.u))
+	for k := 0; k < 3; k++ {
+		e[0][k] = f.u[k] / f.nu
+	}
+	f.vd = dot3(f.v, e[0])
+	for k := 0; k < 3; k++ {
+		f.w[k] = f.v[k] - f.vd*e[0][k]
+	}
+	f.nw = math.Sqrt(dot3(f.w, f.w))
+	for k := 0; k < 3; k++ {
+		e[1][k] = f.w[k] / f.nw
+	}
+	e[2] = cross3(e[0], e[1])
+	return e, f
+}
+
+// localFrameBackward takes the cotangents g of (e1, e2, e3) and adds those
+// of the atoms p, a and b into dheavy.
+func localFrameBackward(e [3]vec3, f frameParts, g [3]vec3, p, a, b int, dheavy []float64) {
+	// e3 = e1 x e2
+	g1 := add3(g[0], cross3(e[1], g[2]))
+	g2 := add3(g[1], cross3(g[2], e[0]))
+	// e2 = w / |w|
+	var dw vec3
+	d := dot3(e[1], g2)
+	for k := 0; k < 3; k++ {
+		dw[k] = (g2[k] - e[1][k]*d) / f.nw
+	}
+	// w = v - (v . e1) e1
+	de := dot3(e[0], dw)
+	var dv vec3
+	for k := 0; k < 3; k++ {
+		dv[k] = dw[k] - e[0][k]*de
+		g1[k] += -f.v[k]*de - f.vd*dw[k]
+	}
+	// e1 = u / |u|
+	var du vec3
+	d = dot3(e[0], g1)
+	for k := 0; k < 3; k++ {
+		du[k] = (g1[k] - e[0][k]*d) / f.nu
+	}
+	for k := 0; k < 3; k++ {
+		dheavy[3*a+k] += du[k]
+		dheavy[3*b+k] += dv[k]
+		dheavy[3*p+k] -= du[k] + dv[k]
+	}
+}
+
+func dot3(a, b vec3) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
+func cross3(a, b vec3) vec3 {
+	return vec3{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]}
+}
+func add3(a, b vec3) vec3 { return vec3{a[0] + b[0], a[1] + b[1], a[2] + b[2]} }
 
 // backward takes the cotangents dout of whole configurations, adds the
 // cotangents of the generated atoms' coordinates into dheavy and returns
@@ -98,14 +186,30 @@ func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy []float64
 	clear(c.grad)
 	// x_H = x_parent + out: the offset's cotangent is that of x_H, and the
 	// parent's coordinates get it too.
+	// In a local frame, x_H = x_parent + sum_i out_i e_i: out_i gets
+	// dx_H . e_i, and the frame's atoms get e_i's cotangent out_i dx_H.
 	for r := 0; r < n; r++ {
+		hv, dh := heavy[r*ng:(r+1)*ng], dheavy[r*ng:(r+1)*ng]
 		for j, a := range p.spec.Placed {
 			par := p.slot[j]
+			dx := vec3{dout[r*N+3*a], dout[r*N+3*a+1], dout[r*N+3*a+2]}
 			for k := 0; k < 3; k++ {
-				d := dout[r*N+3*a+k]
-				c.dnet[r*np+3*j+k] = d
-				dheavy[r*ng+3*par+k] += d
+				dh[3*par+k] += dx[k]
 			}
+			if p.frame[j][0] < 0 {
+				copy(c.dnet[r*np+3*j:r*np+3*j+3], dx[:])
+				continue
+			}
+			e, f := localFrame(hv, par, p.frame[j][0], p.frame[j][1])
+			off := c.out[r*np+3*j : r*np+3*j+3]
+			var g [3]vec3
+			for i := 0; i < 3; i++ {
+				c.dnet[r*np+3*j+i] = dot3(dx, e[i])
+				for k := 0; k < 3; k++ {
+					g[i][k] = off[i] * dx[k]
+				}
+			}
+			localFrameBackward(e, f, g, par, p.frame[j][0], p.frame[j][1], dh)
 		}
 	}
 	if p.net32 != nil {
