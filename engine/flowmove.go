@@ -16,19 +16,45 @@ import (
 type flowDensity struct {
 	flow  *plugins.RemoteFlow
 	sigma float64
+	// checked says whether the first batch compared the sampling pass's
+	// log p_G with the inverse pass's; forward says they agreed to 1e-9,
+	// so that samples keep the sampling pass's value (one pass instead of
+	// two, for float64 flows).
+	checked, forward bool
 }
 
-// Sample draws n configurations. Their log q is computed by the inverse
-// pass, as for every other configuration, so that q is one function even
-// for a float32 flow, whose forward and inverse passes agree only to
-// rounding.
+// ForwardAgreement is how closely the sampling pass's log p_G must match
+// the inverse pass's for the flow move to trust it: the acceptance ratio
+// then errs by at most twice that.
+const ForwardAgreement = 1e-9
+
+// Sample draws n configurations. Every configuration's log q must come
+// from one function: the inverse pass evaluates the current
+// configurations, so the proposals' log q comes from it too, unless the
+// first batch showed that the sampling pass agrees with it (float64
+// flows; a float32 flow's passes agree only to rounding).
 func (d *flowDensity) Sample(ctx context.Context, n int, seed uint64) ([]float64, []float64, error) {
-	_, x, _, err := d.flow.Sample(ctx, n, seed)
+	_, x, logp, err := d.flow.Sample(ctx, n, seed)
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.forward {
+		return x, logp, nil
+	}
 	logq, err := d.LogDensity(ctx, x)
-	return x, logq, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if !d.checked {
+		d.checked, d.forward = true, true
+		for i, v := range logq {
+			if math.Abs(v-logp[i]) > ForwardAgreement*(1+math.Abs(v)) {
+				d.forward = false
+				break
+			}
+		}
+	}
+	return x, logq, nil
 }
 
 // LogDensity is log p_G(x) = log N(F(x); 0, sigma^2) + log |det dF/dx|.

@@ -15,14 +15,18 @@ import (
 
 // trainedFlow trains a flow on Double Well Medium 2D by maximum likelihood
 // for the given number of steps and returns the saved flow's path.
-func trainedFlow(t *testing.T, data, dir, prefix string, steps int) string {
+func trainedFlow(t *testing.T, data, dir, prefix string, steps int, precision ...string) string {
 	t.Helper()
+	options := `blocks: "4", hidden: "32"`
+	if len(precision) > 0 {
+		options += ", precision: " + precision[0]
+	}
 	cfg := writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
 data: %s
-flow: {options: {blocks: "4", hidden: "32"}}
+flow: {options: {%s}}
 pretrain: {steps: %d, batch: 256, lr: 1e-3}
 output: {dir: %s, prefix: %s}
-`, data, steps, dir, prefix))
+`, data, options, steps, dir, prefix))
 	if code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet"); code != exitOK {
 		t.Fatalf("mdrun train: exit %d: %s", code, errs)
 	}
@@ -32,18 +36,20 @@ output: {dir: %s, prefix: %s}
 // TestRunFlowProposals samples Double Well Medium 2D with Metropolis-
 // Hastings flow proposals from mdrun run: from a trained flow, from a
 // deliberately poor one (20 steps of training), and mixed with a random
-// walk. Each gives the exact minor-mode fraction within error bars; the
-// poor flow only accepts less.
+// walk, and from a float32 flow. Each gives the exact minor-mode fraction
+// within error bars; the poor flow only accepts less.
 func TestRunFlowProposals(t *testing.T) {
 	data := doubleWellData(t)
 	dir := t.TempDir()
 	good := trainedFlow(t, data, dir, "good", 600)
 	poor := trainedFlow(t, data, dir, "poor", 20)
+	single := trainedFlow(t, data, dir, "single", 600, "float32")
 	acceptance := map[string]float64{}
 	for _, tc := range []struct{ name, moves string }{
 		{"good", fmt.Sprintf("[{type: flow, flow: {options: {load: %s}}}]", good)},
 		{"poor", fmt.Sprintf("[{type: flow, flow: {options: {load: %s}}}]", poor)},
 		{"poor with a random walk", fmt.Sprintf("[{type: random_walk, count: 4}, {type: flow, batch: 64, flow: {options: {load: %s}}}]", poor)},
+		{"float32", fmt.Sprintf("[{type: flow, flow: {options: {load: %s}}}]", single)},
 	} {
 		run := t.TempDir()
 		cfg := writeConfig(t, run, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
