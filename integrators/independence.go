@@ -55,6 +55,45 @@ type Independence struct {
 	known, knownLogq []float64
 	cand, candLogq   []float64 // the last proposals, which may have been accepted
 	cur              []float64 // log q(x) of this step's current configurations
+
+	// Importance sampling with the same proposals: log-sum-exp of the log
+	// weights and of twice them, over weighed proposals.
+	weighed    int64
+	lseW, lse2 float64
+}
+
+// Weigh accumulates the importance weights of the proposals made to
+// walkers at the lowest temperature of the state (all walkers without a
+// ladder).
+func (p *Independence) Weigh(s *State, up []float64) {
+	kt := s.KT[0]
+	for _, v := range s.KT {
+		kt = math.Min(kt, v)
+	}
+	for w := range up {
+		if s.KT[w] != kt || math.IsNaN(up[w]) || math.IsInf(up[w], 0) {
+			continue
+		}
+		lw := -up[w]/kt - p.logqP[w]
+		if p.weighed == 0 {
+			p.lseW, p.lse2 = lw, 2*lw
+		} else {
+			p.lseW, p.lse2 = logAddExp(p.lseW, lw), logAddExp(p.lse2, 2*lw)
+		}
+		p.weighed++
+	}
+}
+
+// essFraction is (sum w)^2 / sum w^2 over the number of weights.
+func (p *Independence) essFraction() float64 {
+	return math.Exp(2*p.lseW-p.lse2) / float64(p.weighed)
+}
+
+func logAddExp(a, b float64) float64 {
+	if a < b {
+		a, b = b, a
+	}
+	return a + math.Log1p(math.Exp(b-a))
 }
 
 // NewIndependence returns an independence proposal from q, drawing batch
@@ -182,6 +221,10 @@ func sameFloats(a, b []float64) bool {
 type independenceState struct {
 	Draws uint64 `json:"draws"`
 	Pos   int    `json:"pos"`
+	// The importance-sampling sums.
+	Weighed int64   `json:"weighed,omitempty"`
+	LSEW    float64 `json:"lse_w,omitempty"`
+	LSE2    float64 `json:"lse_2w,omitempty"`
 }
 
 // MarshalState saves where the proposals stand: the batch and the position
@@ -191,7 +234,7 @@ func (p *Independence) MarshalState() ([]byte, error) {
 	if p.restorePos > 0 {
 		pos = p.restorePos
 	}
-	return json.Marshal(independenceState{Draws: p.draws, Pos: pos})
+	return json.Marshal(independenceState{Draws: p.draws, Pos: pos, Weighed: p.weighed, LSEW: p.lseW, LSE2: p.lse2})
 }
 
 func (p *Independence) UnmarshalState(b []byte) error {
@@ -200,6 +243,7 @@ func (p *Independence) UnmarshalState(b []byte) error {
 		return err
 	}
 	p.draws, p.buf, p.bufLogq, p.pos, p.restorePos = st.Draws, nil, nil, 0, 0
+	p.weighed, p.lseW, p.lse2 = st.Weighed, st.LSEW, st.LSE2
 	if st.Draws > 0 && st.Pos < p.Batch {
 		p.restorePos = st.Pos
 	}

@@ -126,6 +126,18 @@ func TestIndependenceDoubleWell(t *testing.T) {
 		if !tc.local && tc.q.logged != walkers {
 			t.Errorf("%s: log q evaluated for %d configurations; only the starting ones need it", tc.name, tc.q.logged)
 		}
+		// Importance sampling with the same proposals: log Z and the ESS
+		// fraction against quadrature.
+		imp := flow.Stats().Importance
+		z, z2 := simpson(-6, 6, func(x float64) float64 { return math.Exp(-q.u(x) / kT) }),
+			simpson(-6, 6, func(x float64) float64 { return math.Exp(-2*q.u(x)/kT - tc.q.logq(x)) })
+		wantESS := z * z / z2
+		// log Z's standard error is about 1/sqrt(ESS): allow 5 of them.
+		if imp == nil || math.Abs(imp.LogZ-math.Log(z)) > 5/math.Sqrt(wantESS*float64(imp.Samples)) || math.Abs(imp.ESSFraction-wantESS) > 0.1*wantESS {
+			t.Errorf("%s: importance sampling %+v, quadrature log Z %.4f, ESS fraction %.4f", tc.name, imp, math.Log(z), wantESS)
+		} else {
+			t.Logf("%s: log Z %.4f (quadrature %.4f), ESS fraction %.4f (%.4f) over %d proposals", tc.name, imp.LogZ, math.Log(z), imp.ESSFraction, wantESS, imp.Samples)
+		}
 	}
 	if !(acceptance[1] < acceptance[0]) {
 		t.Errorf("the poor density accepts %.3f, the close one %.3f", acceptance[1], acceptance[0])
@@ -180,7 +192,24 @@ func TestIndependenceResume(t *testing.T) {
 			t.Fatalf("walker %d: %v after the restore, %v without", i, s2.X[i], v)
 		}
 	}
-	if m.Stats() != m2.Stats() {
-		t.Errorf("stats %+v after the restore, %+v without", m2.Stats(), m.Stats())
+	a, b := m.Stats(), m2.Stats()
+	if a.Attempted != b.Attempted || a.Accepted != b.Accepted || (a.Importance == nil) != (b.Importance == nil) ||
+		(a.Importance != nil && *a.Importance != *b.Importance) {
+		t.Errorf("stats %+v after the restore, %+v without", b, a)
 	}
+}
+
+// simpson integrates f over [lo, hi] by composite Simpson quadrature.
+func simpson(lo, hi float64, f func(float64) float64) float64 {
+	const n = 20000
+	h := (hi - lo) / n
+	sum := f(lo) + f(hi)
+	for i := 1; i < n; i++ {
+		w := 2.0
+		if i%2 == 1 {
+			w = 4
+		}
+		sum += w * f(lo+float64(i)*h)
+	}
+	return sum * h / 3
 }

@@ -18,6 +18,13 @@ type Proposal interface {
 	LogRatio(s *State, w int, xp, fp []float64) float64
 }
 
+// Weighing proposals see the energies of each step's proposals, after
+// equilibration: an independence proposal turns them into importance
+// weights.
+type Weighing interface {
+	Weigh(s *State, up []float64)
+}
+
 // Adaptive proposals tune a step size from acceptances while the state is
 // equilibrating.
 type Adaptive interface {
@@ -41,7 +48,11 @@ func NewMetropolis(p Proposal) *Metropolis { return &Metropolis{Proposal: p} }
 func (m *Metropolis) Name() string { return m.Proposal.Name() }
 
 func (m *Metropolis) Stats() MoveStats {
-	return MoveStats{Name: m.Name(), Attempted: m.attempted, Accepted: m.acc}
+	st := MoveStats{Name: m.Name(), Attempted: m.attempted, Accepted: m.acc}
+	if p, ok := m.Proposal.(*Independence); ok && p.weighed > 0 {
+		st.Importance = &ImportanceStats{Samples: p.weighed, ESSFraction: p.essFraction(), LogZ: p.lseW - math.Log(float64(p.weighed))}
+	}
+	return st
 }
 
 func (m *Metropolis) Apply(ctx context.Context, s *State) error {
@@ -57,6 +68,9 @@ func (m *Metropolis) Apply(ctx context.Context, s *State) error {
 	}
 	if err := s.evaluate(ctx, m.xp, m.up, m.fp, m.tp); err != nil {
 		return err
+	}
+	if wp, ok := m.Proposal.(Weighing); ok && !s.Equilibrating {
+		wp.Weigh(s, m.up)
 	}
 	nt := len(s.Terms) / s.Walkers
 	s.forWalkers(func(w int) {

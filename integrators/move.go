@@ -18,6 +18,22 @@ type MoveStats struct {
 	Name      string `json:"name"`
 	Attempted int64  `json:"attempted"`
 	Accepted  int64  `json:"accepted"`
+	// Importance, for flow proposals, is importance sampling with the
+	// same proposals at the base temperature.
+	Importance *ImportanceStats `json:"importance,omitempty"`
+}
+
+// ImportanceStats summarize the self-normalized importance weights
+// exp(-U(x')/kT) / q(x') of a flow move's proposals made to walkers at the
+// lowest temperature after equilibration.
+type ImportanceStats struct {
+	Samples int64 `json:"samples"`
+	// ESSFraction is Kish's effective sample size over the number of
+	// samples (the reverse ESS).
+	ESSFraction float64 `json:"ess_fraction"`
+	// LogZ is log-mean-exp of the log weights: log of the partition
+	// function of exp(-U/kT) (in the flow's coordinates).
+	LogZ float64 `json:"log_z"`
 }
 
 // Acceptance returns the fraction of accepted attempts (1 for dynamics).

@@ -79,6 +79,10 @@ output: {dataset: 5}
 		for _, m := range sum.Moves {
 			if m.Name == "flow" {
 				acceptance[tc.name] = m.Acceptance()
+				// The proposals after equilibration are weighed.
+				if m.Importance == nil || !(m.Importance.ESSFraction > 0 && m.Importance.ESSFraction <= 1) || !(m.Importance.Samples > 0 && m.Importance.Samples < m.Attempted) {
+					t.Errorf("%s: importance sampling %+v", tc.name, m.Importance)
+				}
 			}
 		}
 		t.Logf("%s: minor-mode fraction %.4f +- %.4f (exact %.2f), flow acceptance %.3f", tc.name, minor.Fraction, minor.StdErr, analytic.DoubleWellMinorFraction, acceptance[tc.name])

@@ -177,6 +177,9 @@ func printSampling(out io.Writer, s *engine.SamplingReport) error {
 			continue
 		}
 		fmt.Fprintf(w, "  acceptance of %s\t%.4f (%d of %d)\n", m.Name, m.Acceptance(), m.Accepted, m.Attempted)
+		if imp := m.Importance; imp != nil {
+			fmt.Fprintf(w, "  importance sampling with %s's proposals\treverse ESS %.4f, log Z %.4f (%d proposals)\n", m.Name, imp.ESSFraction, imp.LogZ, imp.Samples)
+		}
 	}
 	return w.Flush()
 }

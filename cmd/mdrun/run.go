@@ -210,6 +210,9 @@ func printSummary(out io.Writer, s *engine.Summary) error {
 			continue
 		}
 		fmt.Fprintf(w, "%s\tacceptance %.3f (%d of %d)\n", m.Name, m.Acceptance(), m.Accepted, m.Attempted)
+		if imp := m.Importance; imp != nil {
+			fmt.Fprintf(w, "%s importance sampling\treverse ESS %.4f, log Z %.4f (%d proposals at the lowest temperature)\n", m.Name, imp.ESSFraction, imp.LogZ, imp.Samples)
+		}
 	}
 	if len(s.PairAcceptance) > 0 {
 		pairs := make([]string, len(s.PairAcceptance))
