@@ -416,6 +416,24 @@ func ESSFraction(logw []float64) (float64, error) {
 	return ess / float64(len(logw)), nil
 }
 
+// ForwardESSFraction returns the forward effective sample size fraction
+// of log importance weights logw evaluated on m samples of the target
+// (not of the proposal), n² / (Σ w_i Σ 1/w_i): since E_p[w] E_p[1/w] =
+// E_q[w²] for normalised weights, it estimates the same efficiency as
+// ESSFraction from the target's side, and it falls toward 0 when the
+// proposal misses regions the target visits (a sample of weight 0, log
+// weight −Inf, makes it 0).
+func ForwardESSFraction(logw []float64) (float64, error) {
+	if len(logw) == 0 {
+		return 0, fmt.Errorf("analysis: ForwardESSFraction: %w", ErrEmpty)
+	}
+	neg := make([]float64, len(logw))
+	for i, l := range logw {
+		neg[i] = -l
+	}
+	return math.Exp(2*math.Log(float64(len(logw))) - floats.LogSumExp(logw) - floats.LogSumExp(neg)), nil
+}
+
 // binIndex returns the bin of v in [lo, hi] split into bins equal bins,
 // or −1 if v is outside. Bin i is [lo + i·h, lo + (i+1)·h) with h the bin
 // width, except that the last bin also holds hi (as numpy does), so a

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/flowmd/flowmd/analysis"
 	"github.com/flowmd/flowmd/dataset"
 	"github.com/flowmd/flowmd/forcefields"
@@ -169,12 +171,11 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 			return nil, err
 		}
 		for t, tg := range targets {
-			b := forcefields.NewBatch(tg.model, n, false, false)
-			copy(b.Coords, xb)
-			if err := tg.model.Evaluate(ctx, b); err != nil {
+			e, err := evaluateEnergies(ctx, tg.model, xb)
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", tg.name, err)
 			}
-			energies[t] = append(energies[t], b.Energy...)
+			energies[t] = append(energies[t], e...)
 		}
 		x, logq = append(x, xb...), append(logq, lq...)
 		done += n
@@ -187,33 +188,31 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := len(xd) / dim
-		z, ld, err := flow.Inverse(ctx, xd, false)
+		logp, err := (&flowDensity{flow: flow, sigma: flow.BaseSigma()}).LogDensity(ctx, xd)
 		if err != nil {
 			return nil, err
 		}
-		lat := flow.LatentDim()
-		sig := flow.BaseSigma()
 		for _, tg := range targets {
-			b := forcefields.NewBatch(tg.model, m, false, false)
-			copy(b.Coords, xd)
-			if err := tg.model.Evaluate(ctx, b); err != nil {
+			e, err := evaluateEnergies(ctx, tg.model, xd)
+			if err != nil {
 				return nil, fmt.Errorf("%s on %s: %w", tg.name, c.Data, err)
 			}
-			lw := make([]float64, m)
+			lw := make([]float64, len(e))
 			for i := range lw {
-				var ss float64
-				for _, v := range z[i*lat : (i+1)*lat] {
-					ss += v * v
-				}
-				lp := -0.5*ss/(sig*sig) - 0.5*float64(lat)*math.Log(2*math.Pi*sig*sig) + ld[i]
-				lw[i] = -beta*b.Energy[i] - lp
+				lw[i] = -beta*e[i] - logp[i]
 			}
 			refLogW = append(refLogW, lw)
 		}
 		if set != nil {
-			refModes = fractions(set, xd, dim)
+			refModes = fractionsOf(classifyAll(set, xd, dim), len(set.Modes))
 		}
+	}
+	// Each sample's mode, once for every target and estimate.
+	var labels []int
+	var raw []float64
+	if set != nil {
+		labels = classifyAll(set, x, dim)
+		raw = fractionsOf(labels, len(set.Modes))
 	}
 	rep := &ReweightReport{Flow: flowPath, Samples: samples}
 	var logws [][]float64
@@ -230,17 +229,20 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 			logw[i] = -beta*u - logq[i]
 		}
 		logws = append(logws, logw)
-		tr, err := reweight(tg.name, logw, energies[t], x, dim, set, refModes)
+		tr, err := reweight(tg.name, logw, energies[t], set, labels, raw, refModes)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", tg.name, err)
 		}
 		tr.NonFinite = nonFinite
 		if refLogW != nil {
-			f := forwardESS(refLogW[t])
+			f, err := analysis.ForwardESSFraction(refLogW[t])
+			if err != nil {
+				return nil, err
+			}
 			tr.ForwardESS = &f
 		}
 		if j.ClipWeights > 0 {
-			if tr.Clipped, err = clippedEstimate(logw, energies[t], x, dim, set, j.ClipWeights); err != nil {
+			if tr.Clipped, err = clippedEstimate(logw, energies[t], set, labels, raw, j.ClipWeights); err != nil {
 				return nil, err
 			}
 		}
@@ -262,21 +264,18 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// reweight computes the estimates of one target from log weights.
-func reweight(name string, logw, energy, x []float64, dim int, set *analysis.ModeSet, ref []float64) (*ReweightTarget, error) {
+// reweight computes the estimates of one target from log weights; labels
+// are the samples' modes and raw their fractions (nil without modes).
+func reweight(name string, logw, energy []float64, set *analysis.ModeSet, labels []int, raw, ref []float64) (*ReweightTarget, error) {
 	w, err := analysis.NormalizedWeights(logw)
 	if err != nil {
 		return nil, err
 	}
-	tr := &ReweightTarget{Name: name, LogZ: logMeanExp(logw)}
-	var s2 float64
-	for _, v := range w {
-		s2 += v * v
-	}
-	tr.ESS = 1 / s2
+	tr := &ReweightTarget{Name: name, LogZ: floats.LogSumExp(logw) - math.Log(float64(len(logw)))}
+	tr.ESS = 1 / floats.Dot(w, w) // Kish's, as analysis.ESS, from the weights at hand
 	tr.ESSFraction = tr.ESS / float64(len(w))
 	tr.MeanEnergy, tr.MeanEnergyErr = selfNormalized(w, func(i int) float64 { return energy[i] })
-	tr.Modes = modeEstimates(set, x, dim, w, ref)
+	tr.Modes = modeEstimates(set, labels, w, raw, ref)
 	return tr, nil
 }
 
@@ -300,24 +299,14 @@ func selfNormalized(w []float64, f func(int) float64) (mean, se float64) {
 }
 
 // modeEstimates returns the raw and reweighted fractions of each mode.
-func modeEstimates(set *analysis.ModeSet, x []float64, dim int, w, ref []float64) []ReweightedMode {
+func modeEstimates(set *analysis.ModeSet, labels []int, w, raw, ref []float64) []ReweightedMode {
 	if set == nil {
 		return nil
 	}
-	n := len(x) / dim
-	mode := make([]int, n)
-	cvs := make([]float64, len(set.CVs))
-	for i := 0; i < n; i++ {
-		for k, cv := range set.CVs {
-			cvs[k] = cv.Eval(x[i*dim : (i+1)*dim])
-		}
-		mode[i] = set.Classify(cvs)
-	}
-	raw := fractions(set, x, dim)
 	out := make([]ReweightedMode, len(set.Modes))
 	for k, m := range set.Modes {
 		frac, se := selfNormalized(w, func(i int) float64 {
-			if mode[i] == k {
+			if labels[i] == k {
 				return 1
 			}
 			return 0
@@ -330,17 +319,25 @@ func modeEstimates(set *analysis.ModeSet, x []float64, dim int, w, ref []float64
 	return out
 }
 
-// fractions returns each mode's fraction of the configurations.
-func fractions(set *analysis.ModeSet, x []float64, dim int) []float64 {
-	n := len(x) / dim
-	out := make([]float64, len(set.Modes))
+// classifyAll returns the mode of each configuration (-1 for none).
+func classifyAll(set *analysis.ModeSet, x []float64, dim int) []int {
+	labels := make([]int, len(x)/dim)
 	cvs := make([]float64, len(set.CVs))
-	for i := 0; i < n; i++ {
+	for i := range labels {
 		for k, cv := range set.CVs {
 			cvs[k] = cv.Eval(x[i*dim : (i+1)*dim])
 		}
-		if m := set.Classify(cvs); m >= 0 {
-			out[m] += 1 / float64(n)
+		labels[i] = set.Classify(cvs)
+	}
+	return labels
+}
+
+// fractionsOf returns the fraction of labels in each of k modes.
+func fractionsOf(labels []int, k int) []float64 {
+	out := make([]float64, k)
+	for _, m := range labels {
+		if m >= 0 {
+			out[m] += 1 / float64(len(labels))
 		}
 	}
 	return out
@@ -348,7 +345,7 @@ func fractions(set *analysis.ModeSet, x []float64, dim int) []float64 {
 
 // clippedEstimate truncates the largest fraction q of the weights to the
 // smallest of them and repeats the estimates: less variance, some bias.
-func clippedEstimate(logw, energy, x []float64, dim int, set *analysis.ModeSet, q float64) (*ClippedEstimate, error) {
+func clippedEstimate(logw, energy []float64, set *analysis.ModeSet, labels []int, raw []float64, q float64) (*ClippedEstimate, error) {
 	sorted := append([]float64(nil), logw...)
 	sort.Float64s(sorted)
 	k := int(math.Ceil(q * float64(len(sorted))))
@@ -357,7 +354,7 @@ func clippedEstimate(logw, energy, x []float64, dim int, set *analysis.ModeSet, 
 	for i, v := range logw {
 		clipped[i] = math.Min(v, th)
 	}
-	tr, err := reweight("clipped", clipped, energy, x, dim, set, nil)
+	tr, err := reweight("clipped", clipped, energy, set, labels, raw, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -365,33 +362,15 @@ func clippedEstimate(logw, energy, x []float64, dim int, set *analysis.ModeSet, 
 		MeanEnergy: tr.MeanEnergy, Modes: tr.Modes, Biased: true}, nil
 }
 
-// forwardESS is n^2 / (sum w sum 1/w) of log weights on reference data,
-// as a fraction: 1 when the flow equals the Boltzmann distribution.
-func forwardESS(logw []float64) float64 {
-	n := float64(len(logw))
-	neg := make([]float64, len(logw))
-	for i, v := range logw {
-		neg[i] = -v
+// evaluateEnergies returns the energies of the configurations x.
+func evaluateEnergies(ctx context.Context, m forcefields.Model, x []float64) ([]float64, error) {
+	b := forcefields.NewBatch(m, len(x)/m.Dim(), false, false)
+	copy(b.Coords, x)
+	if err := m.Evaluate(ctx, b); err != nil {
+		return nil, err
 	}
-	return math.Exp(2*math.Log(n) - logSumExpF(logw) - logSumExpF(neg))
+	return b.Energy, nil
 }
-
-func logSumExpF(v []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = math.Max(m, x)
-	}
-	if math.IsInf(m, -1) {
-		return m
-	}
-	var s float64
-	for _, x := range v {
-		s += math.Exp(x - m)
-	}
-	return m + math.Log(s)
-}
-
-func logMeanExp(v []float64) float64 { return logSumExpF(v) - math.Log(float64(len(v))) }
 
 // referenceFrames reads up to max evenly spaced frames of a dataset.
 func referenceFrames(path string, dim, maxFrames int) ([]float64, error) {
@@ -427,21 +406,14 @@ func writeReweighted(path string, r *Run, x []float64, dim int, energies [][]flo
 	if r.System != nil {
 		frame = []int{dim / 3, 3}
 	}
-	cols := []struct {
+	type column struct {
 		name  string
 		frame []int
 		data  []float64
-	}{{"coordinates", frame, x}, {"log_q", nil, logq}, {"energy", nil, energies[0]}, {"log_weight", nil, logws[0]}}
+	}
+	cols := []column{{"coordinates", frame, x}, {"log_q", nil, logq}, {"energy", nil, energies[0]}, {"log_weight", nil, logws[0]}}
 	if len(logws) > 1 {
-		cols = append(cols, struct {
-			name  string
-			frame []int
-			data  []float64
-		}{"energy_unclipped", nil, energies[1]}, struct {
-			name  string
-			frame []int
-			data  []float64
-		}{"log_weight_unclipped", nil, logws[1]})
+		cols = append(cols, column{"energy_unclipped", nil, energies[1]}, column{"log_weight_unclipped", nil, logws[1]})
 	}
 	for _, c := range cols {
 		if err := w.Define(c.name, dataset.Float64, c.frame...); err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/flowmd/flowmd/analysis"
-	"github.com/flowmd/flowmd/dataset"
 	"github.com/flowmd/flowmd/forcefields"
 	"github.com/flowmd/flowmd/integrators"
 	"github.com/flowmd/flowmd/plugins"
@@ -627,25 +626,13 @@ func (c *TrainConfig) plots(ctx context.Context, prefix string, log *metricsLog,
 	if err != nil {
 		return out, err
 	}
-	series := []analysis.Series{{Name: "flow", Values: energiesOf(ctx, energy, xs, n)}}
+	series := []analysis.Series{{Name: "flow", Values: energiesOf(ctx, energy, xs)}}
 	if c.Data != "" {
-		d, err := dataset.Open(c.Data)
+		sub, err := referenceFrames(c.Data, energy.Dim(), n)
 		if err != nil {
 			return out, err
 		}
-		xd, shape, err := d.Float64("coordinates")
-		d.Close()
-		if err != nil {
-			return out, err
-		}
-		m := min(shape[0], n)
-		dim := energy.Dim()
-		sub := make([]float64, 0, m*dim)
-		for j := 0; j < m; j++ {
-			f := j * shape[0] / m
-			sub = append(sub, xd[f*dim:(f+1)*dim]...)
-		}
-		series = append(series, analysis.Series{Name: "data", Values: energiesOf(ctx, energy, sub, m)})
+		series = append(series, analysis.Series{Name: "data", Values: energiesOf(ctx, energy, sub)})
 	}
 	for _, s := range series {
 		if s.Values == nil {
@@ -697,11 +684,12 @@ func histogramRange(series []analysis.Series) (kept []analysis.Series, lo, hi fl
 	return kept, lo, hi, title
 }
 
-func energiesOf(ctx context.Context, m forcefields.Model, x []float64, n int) []float64 {
-	b := forcefields.NewBatch(m, n, false, false)
-	copy(b.Coords, x)
-	if err := m.Evaluate(ctx, b); err != nil {
+// energiesOf is evaluateEnergies for the plots: a failure leaves the
+// series empty rather than failing the training that is already done.
+func energiesOf(ctx context.Context, m forcefields.Model, x []float64) []float64 {
+	e, err := evaluateEnergies(ctx, m, x)
+	if err != nil {
 		return nil
 	}
-	return b.Energy
+	return e
 }

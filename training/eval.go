@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/floats"
+
 	"github.com/flowmd/flowmd/analysis"
 )
 
@@ -51,7 +53,7 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 		r[i] = -bu[i] - (logq[i] - ld[i])
 	}
 	ev.MeanBetaU = mean(bu)
-	ev.LogZ = logSumExp(r) - math.Log(float64(n))
+	ev.LogZ = floats.LogSumExp(r) - math.Log(float64(n))
 	ev.MeanLogRatio = mean(r)
 	ev.ReverseKL = ev.LogZ - ev.MeanLogRatio
 	w := softmax(r)
@@ -99,12 +101,9 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 	}
 	ev.DataMeanBetaU = mean(bd)
 	ev.ForwardKL = mean(rd) - ev.LogZ
-	neg := make([]float64, m)
-	for j, v := range rd {
-		neg[j] = -v
+	if ev.ForwardESS, err = analysis.ForwardESSFraction(rd); err != nil {
+		return ev, err
 	}
-	// 1 / (mean w mean 1/w): E_p[w] E_p[1/w] = E_q[w^2] for normalized w.
-	ev.ForwardESS = math.Exp(2*math.Log(float64(m)) - logSumExp(rd) - logSumExp(neg))
 	if modes != nil {
 		ev.DataModes = make([]float64, len(modes.Modes))
 		cv := make([]float64, len(modes.CVs))
@@ -152,20 +151,8 @@ func mean(v []float64) float64 {
 	return s / float64(len(v))
 }
 
-func logSumExp(v []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = math.Max(m, x)
-	}
-	var s float64
-	for _, x := range v {
-		s += math.Exp(x - m)
-	}
-	return m + math.Log(s)
-}
-
 func softmax(v []float64) []float64 {
-	l := logSumExp(v)
+	l := floats.LogSumExp(v)
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = math.Exp(x - l)
