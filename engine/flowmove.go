@@ -124,38 +124,12 @@ func carryFrames(psf *topology.PSF, generated []int) ([]hydrogenFrame, error) {
 	return frames, nil
 }
 
-// frame returns the orthonormal frame (e1, e2, e3) at P of one
-// configuration.
-func (f hydrogenFrame) frame(x []float64) (e [3][3]float64) {
-	at := func(i int) [3]float64 { return [3]float64{x[3*i], x[3*i+1], x[3*i+2]} }
-	p, a, b := at(f.p), at(f.a), at(f.b)
-	var u, v [3]float64
-	for k := 0; k < 3; k++ {
-		u[k], v[k] = a[k]-p[k], b[k]-p[k]
-	}
-	normalize := func(w *[3]float64) {
-		n := math.Sqrt(w[0]*w[0] + w[1]*w[1] + w[2]*w[2])
-		for k := range w {
-			w[k] /= n
-		}
-	}
-	normalize(&u)
-	d := u[0]*v[0] + u[1]*v[1] + u[2]*v[2]
-	for k := 0; k < 3; k++ {
-		v[k] -= d * u[k]
-	}
-	normalize(&v)
-	e[0], e[1] = u, v
-	e[2] = [3]float64{u[1]*v[2] - u[2]*v[1], u[2]*v[0] - u[0]*v[2], u[0]*v[1] - u[1]*v[0]}
-	return e
-}
-
 // carry sets prop's placed atoms to cur's, expressed in cur's frames and
 // put back in prop's.
 func carry(frames []hydrogenFrame) func(cur, prop []float64) {
 	return func(cur, prop []float64) {
 		for _, f := range frames {
-			ec, ep := f.frame(cur), f.frame(prop)
+			ec, ep := flows.LocalFrame(cur, f.p, f.a, f.b), flows.LocalFrame(prop, f.p, f.a, f.b)
 			var local [3]float64
 			for i := 0; i < 3; i++ {
 				for k := 0; k < 3; k++ {

@@ -113,9 +113,15 @@ type frameParts struct {
 
 type vec3 = [3]float64
 
-// localFrame returns the orthonormal frame at generated atom p (places
-// among the generated coordinates heavy): e1 along p->a, e2 the part of
-// p->b orthogonal to e1, e3 = e1 x e2.
+// LocalFrame returns the orthonormal frame (e1, e2, e3) of the placer's
+// GeneratorSpec.Frames at atom p of coordinates x (3 numbers per atom):
+// e1 along p->a, e2 the part of p->b orthogonal to e1, e3 = e1 x e2.
+func LocalFrame(x []float64, p, a, b int) [3][3]float64 {
+	e, _ := localFrame(x, p, a, b)
+	return e
+}
+
+// localFrame is LocalFrame with the parts its backward pass needs.
 func localFrame(heavy []float64, p, a, b int) (e [3]vec3, f frameParts) {
 	for k := 0; k < 3; k++ {
 		f.u[k] = heavy[3*a+k] - heavy[3*p+k]
