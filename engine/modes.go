@@ -162,6 +162,25 @@ func analyticModes(m forcefields.Model) *analysis.ModeSet {
 	return &set
 }
 
+// chains groups a dataset's n frames by slot: each slot (a walker, or a
+// ladder's lowest rung) is one time series. It returns the slots in the
+// order they first appear and each one's frame indices; nil slots make one
+// chain.
+func chains(slots []int64, n int) (order []int64, frames map[int64][]int) {
+	frames = map[int64][]int{}
+	for f := 0; f < n; f++ {
+		var s int64
+		if slots != nil {
+			s = slots[f]
+		}
+		if _, seen := frames[s]; !seen {
+			order = append(order, s)
+		}
+		frames[s] = append(frames[s], f)
+	}
+	return order, frames
+}
+
 // DatasetModeFractions computes the mode fractions of a dataset's frames,
 // with standard errors. Frames of different slots (independent walkers or
 // ladders) are separate time series: each gets its own block-averaged
@@ -181,24 +200,24 @@ func DatasetModeFractions(path string, set *analysis.ModeSet) ([]ModeFractionRep
 		return nil, 0, fmt.Errorf("%s: no frames", path)
 	}
 	frameSize := len(x) / shape[0]
-	slots := make([]int64, shape[0])
+	var slots []int64
 	if d.Has("slot") {
 		if slots, _, err = d.Int64("slot"); err != nil {
 			return nil, 0, err
 		}
-	}
-	bySlot := map[int64][]float64{}
-	var order []int64
-	for f, s := range slots {
-		if _, seen := bySlot[s]; !seen {
-			order = append(order, s)
+		if len(slots) != shape[0] {
+			return nil, 0, fmt.Errorf("%s: slot has %d entries for %d frames", path, len(slots), shape[0])
 		}
-		bySlot[s] = append(bySlot[s], x[f*frameSize:(f+1)*frameSize]...)
 	}
+	order, bySlot := chains(slots, shape[0])
 	sums := make([]float64, len(set.Modes))
 	vars := make([]float64, len(set.Modes))
 	for _, s := range order {
-		fr, err := analysis.ModeFractions(bySlot[s], frameSize, *set, nil)
+		frames := make([]float64, 0, len(bySlot[s])*frameSize)
+		for _, f := range bySlot[s] {
+			frames = append(frames, x[f*frameSize:(f+1)*frameSize]...)
+		}
+		fr, err := analysis.ModeFractions(frames, frameSize, *set, nil)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s, slot %d: %w", path, s, err)
 		}

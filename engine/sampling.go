@@ -91,18 +91,7 @@ func DatasetSampling(path string, set *analysis.ModeSet) (*SamplingReport, error
 		}
 	}
 	rep := &SamplingReport{CV: set.CVs[0].Name}
-	bySlot := map[int64][]int{}
-	var order []int64
-	for f := 0; f < n; f++ {
-		var s int64
-		if slots != nil {
-			s = slots[f]
-		}
-		if _, ok := bySlot[s]; !ok {
-			order = append(order, s)
-		}
-		bySlot[s] = append(bySlot[s], f)
-	}
+	order, bySlot := chains(slots, n)
 	var stepSpacing float64
 	cvs := make([]float64, len(set.CVs))
 	for _, s := range order {
