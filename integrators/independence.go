@@ -84,9 +84,14 @@ func (p *Independence) Weigh(s *State, up []float64) {
 	}
 }
 
-// essFraction is (sum w)^2 / sum w^2 over the number of weights.
-func (p *Independence) essFraction() float64 {
-	return math.Exp(2*p.lseW-p.lse2) / float64(p.weighed)
+// Importance returns the reverse ESS fraction, (sum w)^2 / sum w^2 over
+// the number of weights, and log Z, log-mean-exp of the log weights.
+func (p *Independence) Importance() *ImportanceStats {
+	if p.weighed == 0 {
+		return nil
+	}
+	n := float64(p.weighed)
+	return &ImportanceStats{Samples: p.weighed, ESSFraction: math.Exp(2*p.lseW-p.lse2) / n, LogZ: p.lseW - math.Log(n)}
 }
 
 func logAddExp(a, b float64) float64 {

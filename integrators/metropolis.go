@@ -19,10 +19,12 @@ type Proposal interface {
 }
 
 // Weighing proposals see the energies of each step's proposals, after
-// equilibration: an independence proposal turns them into importance
-// weights.
+// equilibration, and report what they make of them: an independence
+// proposal turns them into importance weights.
 type Weighing interface {
 	Weigh(s *State, up []float64)
+	// Importance returns the statistics so far, nil before any.
+	Importance() *ImportanceStats
 }
 
 // Adaptive proposals tune a step size from acceptances while the state is
@@ -49,8 +51,8 @@ func (m *Metropolis) Name() string { return m.Proposal.Name() }
 
 func (m *Metropolis) Stats() MoveStats {
 	st := MoveStats{Name: m.Name(), Attempted: m.attempted, Accepted: m.acc}
-	if p, ok := m.Proposal.(*Independence); ok && p.weighed > 0 {
-		st.Importance = &ImportanceStats{Samples: p.weighed, ESSFraction: p.essFraction(), LogZ: p.lseW - math.Log(float64(p.weighed))}
+	if p, ok := m.Proposal.(Weighing); ok {
+		st.Importance = p.Importance()
 	}
 	return st
 }
