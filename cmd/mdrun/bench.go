@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -56,9 +55,7 @@ reports steps per second, walker-steps per second and ns/day per walker.`,
 			return err
 		}
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return printJSON(out, res)
 		}
 		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(w, "system\t%s (%d atoms), %d walkers, %g fs\n", res.System, res.Atoms, res.Walkers, res.TimestepFS)
@@ -102,9 +99,7 @@ given configurations with 0.02 A of noise.`,
 			return err
 		}
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return printJSON(out, res)
 		}
 		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(w, "system\t%s (%d atoms, %d non-bonded pairs", res.System, res.Atoms, res.NonbondedPairs)
@@ -159,9 +154,7 @@ library the products ran on and the OpenBLAS settings of the environment.`,
 			return usageError{err}
 		}
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return printJSON(out, res)
 		}
 		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(w, "flow\t%dx4 %s coupling blocks of width %d on %d coordinates, %s networks, %d parameters\n", res.Blocks, res.Transform, res.Hidden, res.Dim, res.Precision, res.Parameters)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -43,9 +42,7 @@ dialanine's minimized structure.`,
 		}
 		confs := res.Configurations()
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(confs)
+			return printJSON(out, confs)
 		}
 		return printEnergies(out, res, confs)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -129,9 +128,7 @@ ladder an independent estimate): butane's trans/gauche rotamers, dialanine's
 			return err
 		}
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return printJSON(out, res)
 		}
 		if err := printSummary(out, res.Summary); err != nil {
 			return err
@@ -219,9 +216,7 @@ each collective variable, and the energy distribution.`,
 			return err
 		}
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return printJSON(out, res)
 		}
 		fmt.Fprintf(out, "%s: %d frames\n", res.Input, res.Frames)
 		if res.MeanEnergy != 0 {

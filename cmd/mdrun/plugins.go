@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -83,9 +82,7 @@ speaks another protocol version, is listed with the reason.`,
 			rows = append(rows, r)
 		}
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rows)
+			return printJSON(out, rows)
 		}
 		if len(rows) == 0 {
 			fmt.Fprintf(out, "no plugins found in %v\n", dirs)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -63,9 +62,7 @@ atoms' distribution with the flow's hydrogens (the thesis' U_B o G^H).`,
 			return err
 		}
 		if asJSON, _ := f.GetBool("json"); asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return printJSON(out, rep)
 		}
 		return printReweight(out, rep)
 	}

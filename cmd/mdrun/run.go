@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,9 +92,7 @@ same trajectory bit for bit as a run that was never stopped.`,
 			return err
 		}
 		if asJSON, _ := f.GetBool("json"); asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(sum)
+			return printJSON(out, sum)
 		}
 		return printSummary(out, sum)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -33,9 +32,7 @@ numbers, names and types, and exits with status 1.`,
 			return err
 		}
 		if v.GetBool("json") {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(rep); err != nil {
+			if err := printJSON(out, rep); err != nil {
 				return err
 			}
 		} else if err := printTopology(out, rep); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -61,9 +60,7 @@ writes the trained flow (.npz), a CSV of metrics and PNG plots.`,
 			return err
 		}
 		if asJSON, _ := f.GetBool("json"); asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
+			return printJSON(out, rep)
 		}
 		return printTrainReport(out, rep)
 	}
