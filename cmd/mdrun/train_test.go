@@ -64,13 +64,7 @@ output: {dir: %s, prefix: dw}
 			t.Errorf("output %s: %v", f, err)
 		}
 	}
-	var minor float64
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "mode.x0>=") {
-			fields := strings.Fields(line)
-			fmt.Sscan(fields[len(fields)-1], &minor)
-		}
-	}
+	minor, _ := reportValue(out, "mode.x0>=")
 	t.Logf("minor-mode fraction of the trained flow: %.4f\n%s", minor, out)
 	if math.Abs(minor-0.22) > 0.04 {
 		t.Errorf("minor-mode fraction %.4f, exact 0.22", minor)
@@ -179,6 +173,43 @@ output: {dir: %s}
 	if code, _, errs := mdrun(t, "train", "-c", bad, "--quiet"); code != exitError || !strings.Contains(errs, "unknown options: scael") {
 		t.Errorf("a misspelt option: exit %d: %s", code, errs)
 	}
+}
+
+// reportValue returns the number that ends the first line of a report
+// starting with prefix ("mode.x0>=0.0599   0.2174").
+func reportValue(out, prefix string) (float64, bool) {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			fields := strings.Fields(line)
+			var v float64
+			fmt.Sscan(fields[len(fields)-1], &v)
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// metricColumn returns the steps and one column of a training's metrics
+// CSV, a row each (0 where the row leaves it empty).
+func metricColumn(t *testing.T, path, name string) (steps []string, values []float64) {
+	t.Helper()
+	rows := strings.Split(strings.TrimSpace(string(mustRead(t, path))), "\n")
+	col := -1
+	for i, h := range strings.Split(rows[0], ",") {
+		if h == name {
+			col = i
+		}
+	}
+	if col < 0 {
+		t.Fatalf("%s: no column %s in %s", path, name, rows[0])
+	}
+	for _, r := range rows[1:] {
+		f := strings.Split(r, ",")
+		var v float64
+		fmt.Sscan(f[col], &v)
+		steps, values = append(steps, f[0]), append(values, v)
+	}
+	return steps, values
 }
 
 func mustRead(t *testing.T, path string) []byte {
@@ -330,24 +361,11 @@ output: {dir: %s, log: 10}
 	if code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet"); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	rows := strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "train.metrics.csv")))), "\n")
-	header := strings.Split(rows[0], ",")
-	col := -1
-	for i, h := range header {
-		if h == "force_matching.rms_residual" {
-			col = i
-		}
-	}
-	if col < 0 {
-		t.Fatalf("no force_matching.rms_residual in %s", rows[0])
-	}
+	_, res := metricColumn(t, filepath.Join(dir, "train.metrics.csv"), "force_matching.rms_residual")
 	// Means of the first and the last three rows, against batch noise.
 	var first, last float64
 	for k := 0; k < 3; k++ {
-		var a, b float64
-		fmt.Sscan(strings.Split(rows[1+k], ",")[col], &a)
-		fmt.Sscan(strings.Split(rows[len(rows)-1-k], ",")[col], &b)
-		first, last = first+a/3, last+b/3
+		first, last = first+res[k]/3, last+res[len(res)-1-k]/3
 	}
 	t.Logf("rms force residual %.3f -> %.3f", first, last)
 	if !(last < 0.7*first) {
@@ -383,16 +401,11 @@ output: {prefix: pre}
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
-		for _, line := range strings.Split(out, "\n") {
-			if strings.HasPrefix(line, "mode.x0>=") {
-				fields := strings.Fields(line)
-				var f float64
-				fmt.Sscan(fields[len(fields)-1], &f)
-				return f
-			}
+		f, ok := reportValue(out, "mode.x0>=")
+		if !ok {
+			t.Fatalf("no minor-mode fraction in\n%s", out)
 		}
-		t.Fatalf("no minor-mode fraction in\n%s", out)
-		return 0
+		return f
 	}
 	start := minor(pre)
 	got := map[string]float64{}
@@ -473,19 +486,10 @@ output: {dir: %s, log: 10}
 	if code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet"); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	rows := strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "train.metrics.csv")))), "\n")
-	col := -1
-	for i, h := range strings.Split(rows[0], ",") {
-		if h == "lr" {
-			col = i
-		}
-	}
+	steps, rates := metricColumn(t, filepath.Join(dir, "train.metrics.csv"), "lr")
 	lr := map[string]float64{}
-	for _, r := range rows[1:] {
-		f := strings.Split(r, ",")
-		var v float64
-		fmt.Sscan(f[col], &v)
-		lr[f[0]] = v
+	for i, step := range steps {
+		lr[step] = rates[i]
 	}
 	for step, want := range map[string]float64{"10": 1e-3 * math.Pow(0.1, 9.0/49), "50": 1e-4, "60": 1e-4 * math.Pow(0.1, 9.0/19), "70": 1e-5} {
 		if math.Abs(lr[step]-want) > 1e-7*want { // the CSV keeps 8 digits
