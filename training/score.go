@@ -109,20 +109,39 @@ func (t *Trainer) scoreStep(ctx context.Context, loss losses.Loss, info losses.I
 // sum_r w_r log p_G(x_r): it adds that sum's parameter gradient to the
 // flow's and returns log p_G and the input gradient, w_r grad_x log p_G.
 func (t *Trainer) weightedLogDensity(ctx context.Context, x, w []float64) (logp, dx []float64, err error) {
-	n := len(w)
+	z, logp, err := t.logDensity(ctx, x)
+	if err != nil {
+		return nil, nil, err
+	}
+	dx, err = t.backLogDensity(ctx, z, w)
+	return logp, dx, err
+}
+
+// logDensity scores configurations by a kept inverse pass, log p_G(x) =
+// log q(F(x)) + log |det dF/dx|, and returns z = F(x) with it.
+func (t *Trainer) logDensity(ctx context.Context, x []float64) (z, logp []float64, err error) {
 	z, ld, err := t.Flow.Inverse(ctx, x, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	d, s := t.Flow.LatentDim(), t.Flow.BaseSigma()
-	logp = make([]float64, n)
-	dz := make([]float64, n*d)
-	for r := 0; r < n; r++ {
+	logp = make([]float64, len(ld))
+	for r := range logp {
 		logp[r] = logBase(z[r*d:(r+1)*d], s) + ld[r]
+	}
+	return z, logp, nil
+}
+
+// backLogDensity backpropagates sum_r g_r log p_G(x_r) through the kept
+// inverse pass that gave z: dz = g (-z / sigma^2), dld = g. It returns the
+// input gradient.
+func (t *Trainer) backLogDensity(ctx context.Context, z, g []float64) ([]float64, error) {
+	d, s := t.Flow.LatentDim(), t.Flow.BaseSigma()
+	dz := make([]float64, len(z))
+	for r := range g {
 		for k := 0; k < d; k++ {
-			dz[r*d+k] = -w[r] * z[r*d+k] / (s * s)
+			dz[r*d+k] = -g[r] * z[r*d+k] / (s * s)
 		}
 	}
-	dx, err = t.Flow.VJP(ctx, dz, w)
-	return logp, dx, err
+	return t.Flow.VJP(ctx, dz, g)
 }

@@ -291,14 +291,9 @@ func (t *Trainer) inverseStep(ctx context.Context, loss losses.Loss, info losses
 			return losses.Result{}, err
 		}
 	}
-	zf, ld, err := t.Flow.Inverse(ctx, x, true)
+	zf, logp, err := t.logDensity(ctx, x)
 	if err != nil {
 		return losses.Result{}, err
-	}
-	d, s := t.Flow.LatentDim(), t.Flow.BaseSigma()
-	logp := make([]float64, n)
-	for r := range logp {
-		logp[r] = logBase(zf[r*d:(r+1)*d], s) + ld[r]
 	}
 	in[losses.LogPG] = logp
 	if needs(info, losses.Coords) {
@@ -318,13 +313,7 @@ func (t *Trainer) inverseStep(ctx context.Context, loss losses.Loss, info losses
 	if len(g) != n {
 		return res, fmt.Errorf("training: the loss %s gave %d gradients of log p_G for %d samples", info.Name, len(g), n)
 	}
-	dz := make([]float64, n*d)
-	for r := 0; r < n; r++ {
-		for k := 0; k < d; k++ {
-			dz[r*d+k] = -g[r] * zf[r*d+k] / (s * s)
-		}
-	}
-	_, err = t.Flow.VJP(ctx, dz, g)
+	_, err = t.backLogDensity(ctx, zf, g)
 	return res, err
 }
 
