@@ -60,12 +60,22 @@ func lossInfo(plugin *pluginpb.PluginInfo, i losses.Info) *pluginpb.LossInfo {
 		NeedsCoordinates: i.NeedsCoordinates, Stateful: i.Stateful, Cache: i.Cache}
 }
 
-func (s *lossServer) Describe(context.Context, *pluginpb.Empty) (*pluginpb.LossInfo, error) {
+// configured locks the server and returns nil when a loss is configured
+// (the caller unlocks), or the error to answer with, unlocked.
+func (s *lossServer) configured() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.loss == nil {
-		return nil, status.Error(codes.FailedPrecondition, "the loss is not configured: call Configure first")
+		s.mu.Unlock()
+		return status.Error(codes.FailedPrecondition, "the loss is not configured: call Configure first")
 	}
+	return nil
+}
+
+func (s *lossServer) Describe(context.Context, *pluginpb.Empty) (*pluginpb.LossInfo, error) {
+	if err := s.configured(); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
 	return lossInfo(s.info, s.loss.Info()), nil
 }
 
@@ -81,11 +91,10 @@ func (s *lossServer) Configure(_ context.Context, req *pluginpb.ConfigureRequest
 }
 
 func (s *lossServer) Evaluate(_ context.Context, req *pluginpb.LossRequest) (*pluginpb.LossResponse, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.loss == nil {
-		return nil, status.Error(codes.FailedPrecondition, "the loss is not configured: call Configure first")
+	if err := s.configured(); err != nil {
+		return nil, err
 	}
+	defer s.mu.Unlock()
 	in := losses.Inputs{}
 	shapes := map[string][]int{}
 	for name, a := range req.GetInputs() {
@@ -114,11 +123,10 @@ func (s *lossServer) Evaluate(_ context.Context, req *pluginpb.LossRequest) (*pl
 }
 
 func (s *lossServer) SaveState(context.Context, *pluginpb.Empty) (*pluginpb.LossState, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.loss == nil {
-		return nil, status.Error(codes.FailedPrecondition, "the loss is not configured: call Configure first")
+	if err := s.configured(); err != nil {
+		return nil, err
 	}
+	defer s.mu.Unlock()
 	saver, ok := s.loss.(losses.StateSaver)
 	if !ok {
 		return &pluginpb.LossState{}, nil
@@ -131,11 +139,10 @@ func (s *lossServer) SaveState(context.Context, *pluginpb.Empty) (*pluginpb.Loss
 }
 
 func (s *lossServer) LoadState(_ context.Context, st *pluginpb.LossState) (*pluginpb.Empty, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.loss == nil {
-		return nil, status.Error(codes.FailedPrecondition, "the loss is not configured: call Configure first")
+	if err := s.configured(); err != nil {
+		return nil, err
 	}
+	defer s.mu.Unlock()
 	saver, ok := s.loss.(losses.StateSaver)
 	switch {
 	case ok:
