@@ -3,7 +3,6 @@ package forcefields
 import (
 	"context"
 	"fmt"
-	"math"
 )
 
 // Model is a batched energy model.
@@ -68,7 +67,10 @@ func (b *Batch) Check(dim, nterms int) error {
 		return fmt.Errorf("per-term energies: length %d, want %d", len(b.Terms), n*nterms)
 	}
 	for i, x := range b.Coords {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
+		// x-x is 0 for every finite x and NaN for NaN and both
+		// infinities: one subtraction, where IsNaN and IsInf cost two
+		// tests on a scan that plugins pay on both sides of a call.
+		if x-x != 0 {
 			return &NonFiniteError{Config: i / dim, Coord: i % dim, Value: x}
 		}
 	}
