@@ -47,6 +47,10 @@ type TrainConfig struct {
 	Pretrain PhaseConfig `mapstructure:"pretrain" json:"pretrain"`
 	Train    PhaseConfig `mapstructure:"train" json:"train"`
 	Evaluate EvalConfig  `mapstructure:"evaluate" json:"evaluate"`
+	// Oversample repeats the data frames of rare modes in every training
+	// draw (placer, pre-training, data losses), for flows meant as
+	// proposals: see training.Trainer.Oversample.
+	Oversample OversampleConfig `mapstructure:"oversample" json:"oversample,omitempty"`
 	// Checkpoint is the number of steps between checkpoints (0: at the
 	// end only).
 	Checkpoint int    `mapstructure:"checkpoint" json:"checkpoint,omitempty"`
@@ -81,6 +85,13 @@ type PhaseConfig struct {
 	LR      float64 `mapstructure:"lr" json:"lr,omitempty"`
 	LRFinal float64 `mapstructure:"lr_final" json:"lr_final,omitempty"`
 	Clip    float64 `mapstructure:"clip" json:"clip,omitempty"`
+}
+
+// OversampleConfig names a mode set (as evaluate.modes) and the fraction
+// of the training draws each of its modes gets at least (default 0.05).
+type OversampleConfig struct {
+	Modes    string  `mapstructure:"modes" json:"modes,omitempty"`
+	Fraction float64 `mapstructure:"fraction" json:"fraction,omitempty"`
 }
 
 // EvalConfig is the evaluation during training.
@@ -229,6 +240,12 @@ func (c *TrainConfig) Validate() error {
 	}
 	if c.Placer.Steps > 0 && c.Data == "" {
 		bad("data", "training the placer needs a dataset")
+	}
+	if c.Oversample.Modes != "" && c.Data == "" {
+		bad("oversample", "oversampling modes needs a dataset")
+	}
+	if f := c.Oversample.Fraction; f != 0 && !(f > 0 && f < 1) {
+		bad("oversample.fraction", "%g is not a fraction in (0, 1)", f)
 	}
 	if c.Data != "" {
 		if _, err := os.Stat(c.Data); err != nil {
@@ -449,6 +466,12 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 		"eval_every": i(c.Evaluate.Every), "eval_samples": i(c.Evaluate.Samples), "modes": c.Evaluate.Modes,
 		"log_every": i(c.Output.Log), "checkpoint": prefix, "checkpoint_every": i(max(c.Checkpoint, 0)),
 		"resume": strconv.FormatBool(resume),
+	}
+	if c.Oversample.Modes != "" {
+		o["oversample_modes"] = c.Oversample.Modes
+		if c.Oversample.Fraction != 0 {
+			o["oversample_fraction"] = f(c.Oversample.Fraction)
+		}
 	}
 	if c.Checkpoint == 0 {
 		o["checkpoint_every"] = i(c.Placer.Steps + c.Pretrain.Steps + c.Train.Steps)

@@ -49,6 +49,10 @@ type Trainer struct {
 	// score-matching losses (default DefaultScoreStep).
 	ScoreStep float64
 
+	// index, when Oversample set it, lists each frame as many times as
+	// it appears in a pass over the data.
+	index []int
+
 	rng  *rand.Rand
 	pcg  *rand.PCG
 	perm []int
@@ -97,7 +101,7 @@ func (t *Trainer) SetState(s State) error {
 		if err := t.pcg.UnmarshalBinary(s.Epoch); err != nil {
 			return err
 		}
-		t.perm, t.pos, t.epoch = t.rng.Perm(t.Frames), s.Pos, s.Epoch
+		t.perm, t.pos, t.epoch = t.rng.Perm(t.passLength()), s.Pos, s.Epoch
 	}
 	return t.pcg.UnmarshalBinary(s.Random)
 }
@@ -199,13 +203,70 @@ func (t *Trainer) dataBatch(n int) ([]float64, error) {
 	for r := 0; r < n; r++ {
 		if t.pos == len(t.perm) {
 			t.epoch, _ = t.pcg.MarshalBinary()
-			t.perm, t.pos = t.rng.Perm(t.Frames), 0
+			t.perm, t.pos = t.rng.Perm(t.passLength()), 0
 		}
 		i := t.perm[t.pos]
+		if t.index != nil {
+			i = t.index[i]
+		}
 		t.pos++
 		x = append(x, t.Data[i*dim:(i+1)*dim]...)
 	}
 	return x, nil
+}
+
+// passLength is the number of draws in one pass over the data.
+func (t *Trainer) passLength() int {
+	if t.index != nil {
+		return len(t.index)
+	}
+	return t.Frames
+}
+
+// Oversample makes every training draw from the data (the placer,
+// pre-training, data losses) see each frame of a rare mode more often:
+// modeOf[i] is frame i's mode (negative: none), and a mode holding a
+// fraction f < minFraction of the frames is repeated round(minFraction/f)
+// times per pass. The evaluation still uses the data as they are.
+//
+// A flow trained this way is no longer the maximum-likelihood fit of the
+// data: it puts about minFraction of its mass in each rare mode. As a
+// proposal of Metropolis-Hastings or of importance sampling that is
+// harmless (the acceptance and the weights use its own density) and is the
+// point: a rare mode the flow proposes more often, and has seen more of, is
+// reached more often. It returns the repeat count of each mode.
+//
+// Call it before the first step, or with the same arguments before
+// SetState, since the state's position refers to the repeated pass.
+func (t *Trainer) Oversample(modeOf []int, minFraction float64) (map[int]int, error) {
+	if len(modeOf) != t.Frames {
+		return nil, fmt.Errorf("training: %d mode labels for %d frames", len(modeOf), t.Frames)
+	}
+	if !(minFraction > 0 && minFraction < 1) {
+		return nil, fmt.Errorf("training: oversampling to a fraction of %g, expected one in (0, 1)", minFraction)
+	}
+	count := map[int]int{}
+	for _, m := range modeOf {
+		if m >= 0 {
+			count[m]++
+		}
+	}
+	factor := map[int]int{}
+	for m, c := range count {
+		factor[m] = max(1, int(math.Round(minFraction*float64(t.Frames)/float64(c))))
+	}
+	t.index = t.index[:0]
+	for i, m := range modeOf {
+		r := 1
+		if m >= 0 {
+			r = factor[m]
+		}
+		for range r {
+			t.index = append(t.index, i)
+		}
+	}
+	t.perm, t.pos, t.epoch = nil, 0, nil
+	return factor, nil
 }
 
 // latent draws n rows from the base N(0, sigma^2 I) and returns them with

@@ -260,3 +260,72 @@ func TestForceMatchingLearns(t *testing.T) {
 		t.Errorf("rms residual %.3f -> %.3f", first, last)
 	}
 }
+
+// TestOversampleRepeatsRareModes: with frames 0-3 in a mode of 4/64 and
+// the rest in another, oversampling to 0.25 repeats the rare frames 4 times
+// a pass (round(0.25*64/4)), each pass draws every repeat exactly once, and
+// a resumed trainer draws the same batches.
+func TestOversampleRepeatsRareModes(t *testing.T) {
+	a, _ := smallTrainer(t)
+	modeOf := make([]int, 64)
+	for i := 4; i < 64; i++ {
+		modeOf[i] = 1
+	}
+	modeOf[63] = -1 // in no mode: drawn once
+	factor, err := a.Oversample(modeOf, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if factor[0] != 4 || factor[1] != 1 {
+		t.Fatalf("repeat counts %v, want 4 for the rare mode and 1 for the other", factor)
+	}
+	pass := 4*4 + 60
+	x, err := a.dataBatch(pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[2]float64]int{}
+	for r := 0; r < pass; r++ {
+		seen[[2]float64{x[2*r], x[2*r+1]}]++
+	}
+	for i := 0; i < 64; i++ {
+		want := 1
+		if i < 4 {
+			want = 4
+		}
+		if got := seen[[2]float64{a.Data[2*i], a.Data[2*i+1]}]; got != want {
+			t.Errorf("frame %d drawn %d times in a pass, want %d", i, got, want)
+		}
+	}
+	if _, err := a.dataBatch(7); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := smallTrainer(t)
+	if _, err := b.Oversample(modeOf, 0.25); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetState(st); err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < 4; k++ {
+		xa, _ := a.dataBatch(30)
+		xb, _ := b.dataBatch(30)
+		for i := range xa {
+			if xa[i] != xb[i] {
+				t.Fatalf("batch %d differs after resuming", k)
+			}
+		}
+	}
+	for _, bad := range []float64{0, 1, -0.1, math.NaN()} {
+		if _, err := a.Oversample(modeOf, bad); err == nil {
+			t.Errorf("oversampling to %g accepted", bad)
+		}
+	}
+	if _, err := a.Oversample(modeOf[:10], 0.1); err == nil {
+		t.Error("10 labels for 64 frames accepted")
+	}
+}

@@ -139,6 +139,18 @@ func newProgressDisplay(w io.Writer, total, start int64, quiet bool) *progressDi
 	return d
 }
 
+// message prints a line of news (a resume, a phase starting): above the
+// bar on a terminal, else as a line of its own; nothing when quiet.
+func (d *progressDisplay) message(line string) {
+	switch {
+	case d.quiet:
+	case d.p != nil:
+		fmt.Fprintln(d.p, line)
+	default:
+		fmt.Fprintln(d.w, line)
+	}
+}
+
 func (d *progressDisplay) update(p engine.Progress) { d.show(p.Step, p.Total, progressLine(p)) }
 
 // show moves the bar to step of total with text beside it.

@@ -47,8 +47,8 @@ writes the trained flow (.npz), a CSV of metrics and PNG plots.`,
 		d := newProgressDisplay(errOut, total, 0, quiet)
 		var last map[string]float64
 		rep, err := engine.Train(cmd.Context(), cfg, resume, func(ev engine.TrainEvent) {
-			if ev.Message != "" && !quiet && d.bar == nil {
-				fmt.Fprintf(errOut, "step %d: %s\n", ev.Step, ev.Message)
+			if ev.Message != "" {
+				d.message(fmt.Sprintf("step %d: %s", ev.Step, ev.Message))
 			}
 			if len(ev.Metrics) > 0 {
 				last = ev.Metrics

@@ -85,6 +85,46 @@ output: {dir: %s, prefix: dw}
 	}
 }
 
+// TestTrainOversample pre-trains on Double Well Medium 2D with the minor
+// mode (0.22 of the data) oversampled to 0.45: its frames are drawn twice
+// per pass, so the flow puts 2*0.22/(2*0.22+0.78) = 0.36 of its samples
+// there, as a flow meant as a proposal should, while its importance
+// weights give back the exact 0.22; a fraction outside (0, 1) is refused.
+func TestTrainOversample(t *testing.T) {
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "8", hidden: "64"}}
+pretrain: {steps: 800, batch: 256, lr: 1e-3}
+oversample: {modes: auto, fraction: 0.45}
+evaluate: {samples: 8000}
+output: {dir: %s, prefix: dw}
+`, data, dir))
+	code, out, errs := mdrun(t, "train", "-c", cfg)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out+errs, "oversampling to 0.45:") || !strings.Contains(out+errs, " x2") {
+		t.Errorf("no message on the oversampling:\n%s\n%s", out, errs)
+	}
+	minor, _ := reportValue(out, "mode.x0>=")
+	t.Logf("minor-mode fraction of the flow: %.4f", minor)
+	if math.Abs(minor-0.36) > 0.05 {
+		t.Errorf("minor-mode fraction %.4f, want about 0.36 from the doubled minor mode", minor)
+	}
+	// Importance weights undo the oversampling.
+	if rw, _ := reportValue(out, "reweighted.x0>="); math.Abs(rw-0.22) > 0.03 {
+		t.Errorf("reweighted minor-mode fraction %.4f, exact 0.22", rw)
+	}
+	bad := strings.Replace(cfg, "train.yaml", "bad.yaml", 1)
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(bad, []byte(strings.Replace(string(b), "fraction: 0.45", "fraction: 1.5", 1)), 0o644)
+	if code, _, errs := mdrun(t, "train", "-c", bad, "--quiet"); code != exitError || !strings.Contains(errs, "oversample.fraction") {
+		t.Errorf("fraction 1.5: exit %d, %s", code, errs)
+	}
+}
+
 // TestTrainResumeIsExact trains 200 steps, then continues to 300 with
 // --resume, and compares with 300 steps in one go: the same flow, bit for
 // bit; also with a stateful loss (the adaptive weights of klx_bw), whose

@@ -21,6 +21,11 @@ package builtin
 //	eval_every, eval_samples   evaluation (defaults: at the end; 2000 samples)
 //	modes, psf, params, analytic, analytic_params   the modes evaluated
 //	                      (engine.ModeSetFor) and the system that defines them
+//	oversample_modes, oversample_fraction   training draws from the data
+//	                      repeat the frames of each mode of that set (same
+//	                      syntax as modes) holding less than the fraction,
+//	                      so that it holds about the fraction
+//	                      (Trainer.Oversample); the evaluation does not
 //	log_every             steps between progress events (default 10)
 //	checkpoint, checkpoint_every   a path prefix and a period: the flow is
 //	                      saved as PREFIX.flow.npz, the trainer's state as
@@ -55,7 +60,7 @@ type trainerProvider struct{}
 var trainerOptions = []string{"beta", "data", "placer_steps", "placer_batch", "placer_lr", "placer_lr_final", "placer_clip",
 	"pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_final", "pretrain_clip", "steps", "batch", "lr",
 	"lr_final", "clip", "eval_every", "eval_samples", "modes", "psf", "params", "analytic", "analytic_params", "log_every",
-	"checkpoint", "checkpoint_every", "resume", "seed"}
+	"oversample_modes", "oversample_fraction", "checkpoint", "checkpoint_every", "resume", "seed"}
 
 // trainPlan is the trainer's options, parsed.
 type trainPlan struct {
@@ -69,6 +74,7 @@ type trainPlan struct {
 	steps, batch                     int
 	lr, lrFinal, clip                float64
 	evalEvery, evalSamples, logEvery int
+	oversample                       float64
 	checkpoint                       string
 	checkpointEvery                  int
 	resume                           bool
@@ -92,6 +98,7 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 		seed: uint64(p.int("seed", 1)),
 	}
 	t.lrFinal = p.float("lr_final", t.lr)
+	t.oversample = p.float("oversample_fraction", 0.05)
 	t.placerLRFinal, t.placerClip = p.float("placer_lr_final", t.placerLR), p.float("placer_clip", 0)
 	t.preLRFinal, t.preClip = p.float("pretrain_lr_final", t.preLR), p.float("pretrain_clip", 0)
 	if p.err != nil {
@@ -139,13 +146,22 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		}
 		data, frames = x, shape[0]
 	}
-	modes, err := trainerModes(o)
+	modes, err := trainerModes(o, o["modes"])
 	if err != nil {
 		return err
 	}
 	tr, err := training.New(svc.Flow, svc.Energy, plan.beta, data, frames, plan.seed)
 	if err != nil {
 		return err
+	}
+	if o["oversample_modes"] != "" {
+		msg, err := oversample(tr, o, plan.oversample)
+		if err != nil {
+			return err
+		}
+		if err := send(&pluginpb.TrainEvent{Message: msg}); err != nil {
+			return err
+		}
 	}
 	if (plan.placerSteps > 0 || plan.preSteps > 0 || needsData(svc.Losses)) && frames == 0 {
 		return fmt.Errorf("option data: training the placer, pre-training and data losses need a dataset")
@@ -352,10 +368,51 @@ func resumeTrainer(ctx context.Context, plan trainPlan, o map[string]string, f *
 	return st.Step, nil
 }
 
-// trainerModes builds the mode set of the evaluation from the system
-// options.
-func trainerModes(o map[string]string) (*analysis.ModeSet, error) {
-	spec := o["modes"]
+// oversample classifies the data's frames by the oversample_modes set and
+// makes the trainer repeat the rare ones; it returns the message saying
+// which modes are repeated how often.
+func oversample(tr *training.Trainer, o map[string]string, fraction float64) (string, error) {
+	set, err := trainerModes(o, o["oversample_modes"])
+	if err != nil {
+		return "", fmt.Errorf("option oversample_modes: %w", err)
+	}
+	if set == nil || tr.Frames == 0 {
+		return "", fmt.Errorf("option oversample_modes: oversampling needs a mode set and data")
+	}
+	dim := tr.Flow.Dim()
+	series := make([][]float64, len(set.CVs))
+	for k, cv := range set.CVs {
+		if series[k], err = analysis.EvalCV(tr.Data, dim, cv); err != nil {
+			return "", fmt.Errorf("option oversample_modes: %w", err)
+		}
+	}
+	modeOf := make([]int, tr.Frames)
+	cvs := make([]float64, len(series))
+	for i := range modeOf {
+		for k := range series {
+			cvs[k] = series[k][i]
+		}
+		modeOf[i] = set.Classify(cvs)
+	}
+	factor, err := tr.Oversample(modeOf, fraction)
+	if err != nil {
+		return "", fmt.Errorf("option oversample_fraction: %w", err)
+	}
+	var parts []string
+	for m, mode := range set.Modes {
+		if f := factor[m]; f > 1 {
+			parts = append(parts, fmt.Sprintf("%s x%d", mode.Name, f))
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("oversampling to %g: every mode already holds that much of the data", fraction), nil
+	}
+	return fmt.Sprintf("oversampling to %g: %s", fraction, strings.Join(parts, ", ")), nil
+}
+
+// trainerModes builds the mode set spec names (engine.ModeSetFor) from the
+// system options; nil for "" and "none".
+func trainerModes(o map[string]string, spec string) (*analysis.ModeSet, error) {
 	if spec == "" || spec == "none" {
 		return nil, nil
 	}
