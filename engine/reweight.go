@@ -88,6 +88,13 @@ type ReweightedMode struct {
 	StdErr   float64 `json:"stderr"`
 	// Reference is the mode's fraction in the reference dataset.
 	Reference *float64 `json:"reference,omitempty"`
+	// MedianBetaU is the median of beta U over the flow's samples in the
+	// mode, ReferenceMedianBetaU over the reference frames in it: a mode
+	// whose samples lie many kT above the data's is one the flow models
+	// badly, and whose samples importance weights and Metropolis-Hastings
+	// reject.
+	MedianBetaU          *float64 `json:"median_beta_u,omitempty"`
+	ReferenceMedianBetaU *float64 `json:"reference_median_beta_u,omitempty"`
 }
 
 // ClippedEstimate is the estimate with truncated weights.
@@ -181,8 +188,9 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 		done += n
 	}
 	// The reference dataset, for the forward ESS and the modes' reference.
-	var refLogW [][]float64
+	var refLogW, refEnergies [][]float64
 	var refModes []float64
+	var refLabels []int
 	if c.Data != "" {
 		xd, err := referenceFrames(c.Data, dim, samples)
 		if err != nil {
@@ -201,10 +209,11 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 			for i := range lw {
 				lw[i] = -beta*e[i] - logp[i]
 			}
-			refLogW = append(refLogW, lw)
+			refLogW, refEnergies = append(refLogW, lw), append(refEnergies, e)
 		}
 		if set != nil {
-			refModes = fractionsOf(classifyAll(set, xd, dim), len(set.Modes))
+			refLabels = classifyAll(set, xd, dim)
+			refModes = fractionsOf(refLabels, len(set.Modes))
 		}
 	}
 	// Each sample's mode, once for every target and estimate.
@@ -234,6 +243,12 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 			return nil, fmt.Errorf("%s: %w", tg.name, err)
 		}
 		tr.NonFinite = nonFinite
+		for k := range tr.Modes {
+			tr.Modes[k].MedianBetaU = medianBetaU(labels, energies[t], beta, k)
+			if refEnergies != nil {
+				tr.Modes[k].ReferenceMedianBetaU = medianBetaU(refLabels, refEnergies[t], beta, k)
+			}
+		}
 		if refLogW != nil {
 			f, err := analysis.ForwardESSFraction(refLogW[t])
 			if err != nil {
@@ -317,6 +332,26 @@ func modeEstimates(set *analysis.ModeSet, labels []int, w, raw, ref []float64) [
 		}
 	}
 	return out
+}
+
+// medianBetaU is the median of beta*energy over the configurations of mode
+// k with a finite energy, or nil if there are none.
+func medianBetaU(labels []int, energy []float64, beta float64, k int) *float64 {
+	var u []float64
+	for i, l := range labels {
+		if l == k && !math.IsNaN(energy[i]) && !math.IsInf(energy[i], 0) {
+			u = append(u, beta*energy[i])
+		}
+	}
+	if len(u) == 0 {
+		return nil
+	}
+	sort.Float64s(u)
+	m := u[len(u)/2]
+	if len(u)%2 == 0 {
+		m = (u[len(u)/2-1] + u[len(u)/2]) / 2
+	}
+	return &m
 }
 
 // classifyAll returns the mode of each configuration (-1 for none).

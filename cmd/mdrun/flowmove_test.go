@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/flowmd/flowmd/dataset"
 	"github.com/flowmd/flowmd/engine"
+	"github.com/flowmd/flowmd/forcefields"
 	"github.com/flowmd/flowmd/forcefields/analytic"
 )
 
@@ -196,6 +200,42 @@ func TestReweight(t *testing.T) {
 	lw, shape, err := d.Float64("log_weight")
 	if err != nil || shape[0] != 40000 || math.IsNaN(lw[0]) {
 		t.Errorf("log weights %v: shape %v", err, shape)
+	}
+	// Each mode's median beta U (kT = 1), of the flow's samples as written
+	// to the .npz and of the data as the analytic energy gives it.
+	x, _, _ := d.Float64("coordinates")
+	u, _, _ := d.Float64("energy")
+	dd := openDataset(t, data)
+	xd, _, _ := dd.Float64("coordinates")
+	dw, _ := analytic.New("double_well_medium", map[string]float64{"dim": 2})
+	b := forcefields.NewBatch(dw, len(xd)/2, false, false)
+	copy(b.Coords, xd)
+	if err := dw.Evaluate(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	boundary, _ := strconv.ParseFloat(strings.TrimPrefix(tg.Modes[1].Mode, "x0>="), 64)
+	median := func(x, u []float64, minor bool) float64 {
+		var in []float64
+		for i := range u {
+			if (x[2*i] >= boundary) == minor {
+				in = append(in, u[i])
+			}
+		}
+		sort.Float64s(in)
+		if len(in)%2 == 1 {
+			return in[len(in)/2]
+		}
+		return (in[len(in)/2-1] + in[len(in)/2]) / 2
+	}
+	for k, m := range tg.Modes {
+		if m.MedianBetaU == nil || m.ReferenceMedianBetaU == nil {
+			t.Fatalf("mode %s: no median beta U (flow %v, data %v)", m.Mode, m.MedianBetaU, m.ReferenceMedianBetaU)
+		}
+		flow, ref := median(x, u, k == 1), median(xd, b.Energy, k == 1)
+		t.Logf("mode %s: median beta U of the flow %.3f (direct %.3f), of the data %.3f (direct %.3f)", m.Mode, *m.MedianBetaU, flow, *m.ReferenceMedianBetaU, ref)
+		if math.Abs(*m.MedianBetaU-flow) > 0.02 || math.Abs(*m.ReferenceMedianBetaU-ref) > 0.02 {
+			t.Errorf("mode %s: median beta U %.4f and %.4f, computed directly %.4f and %.4f", m.Mode, *m.MedianBetaU, *m.ReferenceMedianBetaU, flow, ref)
+		}
 	}
 }
 

@@ -84,13 +84,10 @@ func printReweight(out io.Writer, rep *engine.ReweightReport) error {
 			fmt.Fprintf(w, "  non-finite energies\t%d (weight 0)\n", t.NonFinite)
 		}
 		if len(t.Modes) > 0 {
-			fmt.Fprintf(w, "  mode\tflow\treweighted\treference\n")
+			fmt.Fprintf(w, "  mode\tflow\treweighted\treference\tmedian beta U: flow\treference\n")
 			for _, m := range t.Modes {
-				ref := "-"
-				if m.Reference != nil {
-					ref = fmt.Sprintf("%.4f", *m.Reference)
-				}
-				fmt.Fprintf(w, "  %s\t%.4f\t%.4f +- %.4f\t%s\n", m.Mode, m.Raw, m.Fraction, m.StdErr, ref)
+				fmt.Fprintf(w, "  %s\t%.4f\t%.4f +- %.4f\t%s\t%s\t%s\n", m.Mode, m.Raw, m.Fraction, m.StdErr,
+					orDash(m.Reference, "%.4f"), orDash(m.MedianBetaU, "%.2f"), orDash(m.ReferenceMedianBetaU, "%.2f"))
 			}
 		}
 		if c := t.Clipped; c != nil {
@@ -104,4 +101,12 @@ func printReweight(out io.Writer, rep *engine.ReweightReport) error {
 		}
 	}
 	return nil
+}
+
+// orDash formats *v, or "-" when v is nil.
+func orDash(v *float64, format string) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *v)
 }
