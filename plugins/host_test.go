@@ -103,7 +103,8 @@ func TestCharmmPluginMatchesInProcess(t *testing.T) {
 }
 
 // BenchmarkPluginOverhead times a batch of 1,024 dialanine configurations
-// (energies and forces) in process and through the flowmd-charmm plugin.
+// (energies and forces) in process and through the flowmd-charmm plugin,
+// and a batch of 4,096 to show how the boundary's fixed cost amortizes.
 func BenchmarkPluginOverhead(b *testing.B) {
 	h := &Host{}
 	defer h.Close()
@@ -113,11 +114,12 @@ func BenchmarkPluginOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	local, confs := localDialanine(b, opts)
-	const n = 1024
 	for _, m := range []struct {
 		name  string
 		model forcefields.Model
-	}{{"in-process", local}, {"plugin", remote}} {
+		n     int
+	}{{"in-process", local, 1024}, {"plugin", remote, 1024}, {"in-process-4096", local, 4096}, {"plugin-4096", remote, 4096}} {
+		n := m.n
 		b.Run(m.name, func(b *testing.B) {
 			bt := forcefields.NewBatch(m.model, n, true, false)
 			for c := 0; c < n; c++ {
