@@ -326,8 +326,8 @@ func TestTrainExamples(t *testing.T) {
 					ph.Steps, ph.Batch = 20, 32
 				}
 			}
-			if cfg.Train.Steps == 0 {
-				t.Fatal("the example has no training phase")
+			if cfg.Placer.Steps+cfg.Pretrain.Steps+cfg.Train.Steps == 0 {
+				t.Fatal("the example has no phase with steps")
 			}
 			cfg.Evaluate.Every, cfg.Evaluate.Samples = 20, 200
 			cfg.Checkpoint = 20
