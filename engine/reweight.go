@@ -95,6 +95,12 @@ type ReweightedMode struct {
 	// reject.
 	MedianBetaU          *float64 `json:"median_beta_u,omitempty"`
 	ReferenceMedianBetaU *float64 `json:"reference_median_beta_u,omitempty"`
+	// ReferencePlacedMedianBetaU is the median over the reference frames
+	// in the mode with their hydrogens re-placed by the flow's placer (for
+	// flows that place hydrogens): the energy data-free training converges
+	// toward. Far above the other modes', it says the placer, not the
+	// flow's heavy atoms, takes the mode's weight away.
+	ReferencePlacedMedianBetaU *float64 `json:"reference_placed_median_beta_u,omitempty"`
 }
 
 // ClippedEstimate is the estimate with truncated weights.
@@ -188,7 +194,7 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 		done += n
 	}
 	// The reference dataset, for the forward ESS and the modes' reference.
-	var refLogW, refEnergies [][]float64
+	var refLogW, refEnergies, refPlacedEnergies [][]float64
 	var refModes []float64
 	var refLabels []int
 	if c.Data != "" {
@@ -214,6 +220,19 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 		if set != nil {
 			refLabels = classifyAll(set, xd, dim)
 			refModes = fractionsOf(refLabels, len(set.Modes))
+		}
+		if places := len(flow.Info().GetGeneratedAtoms()); places > 0 && 3*places < dim {
+			xp, err := flow.Complete(ctx, xd, false)
+			if err != nil {
+				return nil, fmt.Errorf("placing the hydrogens of %s: %w", c.Data, err)
+			}
+			for _, tg := range targets {
+				e, err := evaluateEnergies(ctx, tg.model, xp)
+				if err != nil {
+					return nil, fmt.Errorf("%s on %s with placed hydrogens: %w", tg.name, c.Data, err)
+				}
+				refPlacedEnergies = append(refPlacedEnergies, e)
+			}
 		}
 	}
 	// Each sample's mode, once for every target and estimate.
@@ -247,6 +266,9 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 			tr.Modes[k].MedianBetaU = medianBetaU(labels, energies[t], beta, k)
 			if refEnergies != nil {
 				tr.Modes[k].ReferenceMedianBetaU = medianBetaU(refLabels, refEnergies[t], beta, k)
+			}
+			if refPlacedEnergies != nil {
+				tr.Modes[k].ReferencePlacedMedianBetaU = medianBetaU(refLabels, refPlacedEnergies[t], beta, k)
 			}
 		}
 		if refLogW != nil {

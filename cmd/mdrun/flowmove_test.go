@@ -160,6 +160,14 @@ output: {dataset: 20, prefix: run}
 		if !(tg.ESS >= 1) || tg.ForwardESS == nil {
 			t.Errorf("%s: ESS %v, forward ESS %v", tg.Name, tg.ESS, tg.ForwardESS)
 		}
+		// The data's modes also get their energy with the placer's
+		// hydrogens.
+		for _, m := range tg.Modes {
+			if (m.ReferenceMedianBetaU == nil) != (m.ReferencePlacedMedianBetaU == nil) ||
+				(m.ReferencePlacedMedianBetaU != nil && math.IsNaN(*m.ReferencePlacedMedianBetaU)) {
+				t.Errorf("%s, mode %s: median beta U of the data %v, with placed hydrogens %v", tg.Name, m.Mode, m.ReferenceMedianBetaU, m.ReferencePlacedMedianBetaU)
+			}
+		}
 	}
 }
 
@@ -228,6 +236,9 @@ func TestReweight(t *testing.T) {
 		return (in[len(in)/2-1] + in[len(in)/2]) / 2
 	}
 	for k, m := range tg.Modes {
+		if m.ReferencePlacedMedianBetaU != nil {
+			t.Errorf("mode %s: a median with placed hydrogens for a flow that places none", m.Mode)
+		}
 		if m.MedianBetaU == nil || m.ReferenceMedianBetaU == nil {
 			t.Fatalf("mode %s: no median beta U (flow %v, data %v)", m.Mode, m.MedianBetaU, m.ReferenceMedianBetaU)
 		}
