@@ -174,5 +174,20 @@ func (r *Run) flowMove(ctx context.Context, i int, mc MoveConfig) (integrators.M
 		}
 		p.Carry = carry(frames)
 	}
-	return integrators.NewMetropolis(p), nil
+	m := integrators.NewMetropolis(p)
+	// Statistics per mode of the proposals, when the system has modes:
+	// which modes the flow reaches and what rejects it there.
+	if set, err := ModeSetFor("auto", r.System, r.Model); err == nil && set != nil {
+		for _, mode := range set.Modes {
+			m.Classes = append(m.Classes, mode.Name)
+		}
+		v := make([]float64, len(set.CVs)) // Metropolis classifies one walker at a time
+		m.Classify = func(x []float64) int {
+			for k, cv := range set.CVs {
+				v[k] = cv.Eval(x)
+			}
+			return set.Classify(v)
+		}
+	}
+	return m, nil
 }

@@ -110,10 +110,12 @@ func (vv *VelocityVerlet) UnmarshalState(b []byte) error {
 type metropolisState struct {
 	counters
 	Proposal json.RawMessage `json:"proposal,omitempty"`
+	// ByClass holds the per-class sums (not yet means).
+	ByClass []ClassStats `json:"by_class,omitempty"`
 }
 
 func (m *Metropolis) MarshalState() ([]byte, error) {
-	st := metropolisState{counters: counters{m.attempted, m.acc}}
+	st := metropolisState{counters: counters{m.attempted, m.acc}, ByClass: m.byClass}
 	if p, ok := m.Proposal.(Stateful); ok {
 		b, err := p.MarshalState()
 		if err != nil {
@@ -130,6 +132,13 @@ func (m *Metropolis) UnmarshalState(b []byte) error {
 		return err
 	}
 	m.attempted, m.acc = st.Attempted, st.Accepted
+	m.byClass = nil
+	if st.ByClass != nil {
+		if len(st.ByClass) != len(m.Classes) {
+			return fmt.Errorf("the checkpoint holds statistics of %d classes of proposals, the move has %d", len(st.ByClass), len(m.Classes))
+		}
+		m.byClass = append([]ClassStats(nil), st.ByClass...)
+	}
 	if p, ok := m.Proposal.(Stateful); ok && st.Proposal != nil {
 		return p.UnmarshalState(st.Proposal)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/flowmd/flowmd/forcefields"
@@ -88,7 +89,7 @@ func TestResumeIsBitForBit(t *testing.T) {
 	}
 	for i := range moves1 {
 		a, b := d.Stats()[i], d2.Stats()[i]
-		if a != b {
+		if !reflect.DeepEqual(a, b) {
 			t.Errorf("move statistics %+v after resuming, %+v uninterrupted", b, a)
 		}
 	}

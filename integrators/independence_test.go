@@ -69,6 +69,13 @@ func TestIndependenceDoubleWell(t *testing.T) {
 			t.Fatal(err)
 		}
 		flow := NewMetropolis(p)
+		flow.Classes = []string{"left", "right"}
+		flow.Classify = func(x []float64) int {
+			if x[0] < xb {
+				return 0
+			}
+			return 1
+		}
 		sched := Schedule{{flow, 1}}
 		if tc.local {
 			rw, err := NewRandomWalk(0.3, 0, 0.5)
@@ -126,6 +133,10 @@ func TestIndependenceDoubleWell(t *testing.T) {
 		if !tc.local && tc.q.logged != walkers {
 			t.Errorf("%s: log q evaluated for %d configurations; only the starting ones need it", tc.name, tc.q.logged)
 		}
+		// The poor density's transient (see above) is in the statistics,
+		// which count from the first step: only the close one's chain is
+		// at equilibrium nearly throughout.
+		checkClassStats(t, tc.name, flow.Stats(), q, tc.q, kT, xb, tc.name == "close")
 		// Importance sampling with the same proposals: log Z and the ESS
 		// fraction against quadrature.
 		imp := flow.Stats().Importance
@@ -141,6 +152,74 @@ func TestIndependenceDoubleWell(t *testing.T) {
 	}
 	if !(acceptance[1] < acceptance[0]) {
 		t.Errorf("the poor density accepts %.3f, the close one %.3f", acceptance[1], acceptance[0])
+	}
+}
+
+// checkClassStats checks a flow move's statistics per well of the
+// proposals: the counts add up to the move's, and, when the current
+// configurations follow the Boltzmann distribution pi (flow moves alone,
+// after a short transient: stationary), each well's mean acceptance, mean beta*dU and
+// mean log ratio are the integrals over x ~ pi and x' ~ q restricted to
+// the well, computed on a grid.
+func checkClassStats(t *testing.T, name string, st MoveStats, q quartic, g *gaussian, kT, xb float64, stationary bool) {
+	t.Helper()
+	if len(st.ByClass) != 2 {
+		t.Fatalf("%s: statistics by class %+v", name, st.ByClass)
+	}
+	var att, acc int64
+	for _, c := range st.ByClass {
+		att, acc = att+c.Attempted, acc+c.Accepted
+	}
+	if att != st.Attempted || acc != st.Accepted {
+		t.Errorf("%s: classes hold %d attempts and %d acceptances, the move %d and %d", name, att, acc, st.Attempted, st.Accepted)
+	}
+	if !stationary {
+		return
+	}
+	// Wide enough that q's tail, where U is large, is in.
+	const n, lo, hi = 1800, -9.0, 9.0
+	h := (hi - lo) / n
+	xs := make([]float64, n+1)
+	pi, lq := make([]float64, n+1), make([]float64, n+1)
+	var z float64
+	for i := range xs {
+		xs[i] = lo + float64(i)*h
+		pi[i] = math.Exp(-q.u(xs[i]) / kT)
+		lq[i] = g.logq(xs[i])
+		z += pi[i] * h
+	}
+	var piU, piLogq float64
+	for i := range xs {
+		pi[i] /= z
+		piU += pi[i] * q.u(xs[i]) / kT * h
+		piLogq += pi[i] * lq[i] * h
+	}
+	for k, c := range st.ByClass {
+		var mass, accept, uq, uq2, lqq float64
+		for j, xp := range xs {
+			if (xp < xb) != (k == 0) {
+				continue
+			}
+			wq := math.Exp(lq[j]) * h
+			mass += wq
+			uq += wq * q.u(xp) / kT
+			uq2 += wq * q.u(xp) * q.u(xp) / (kT * kT)
+			lqq += wq * lq[j]
+			for i := range xs {
+				logr := -(q.u(xp)-q.u(xs[i]))/kT + lq[i] - lq[j]
+				accept += wq * pi[i] * h * math.Exp(min(0, logr))
+			}
+		}
+		wantAcc, wantDU, wantLR := accept/mass, uq/mass-piU, piLogq-lqq/mass
+		// The proposals are independent draws: beta U' has the standard
+		// error of a mean of them, large in the quartic's tail.
+		seDU := math.Sqrt((uq2/mass - (uq/mass)*(uq/mass)) / float64(c.Attempted))
+		t.Logf("%s, proposals into %s: %d, acceptance %.4f (integral %.4f), mean beta dU %.4f (%.4f +- %.4f), mean log ratio %.4f (%.4f)",
+			name, c.Class, c.Attempted, c.MeanAcceptance, wantAcc, c.MeanBetaDU, wantDU, seDU, c.MeanLogRatio, wantLR)
+		if math.Abs(c.MeanAcceptance-wantAcc) > 0.005 || math.Abs(c.MeanBetaDU-wantDU) > 4*seDU+0.01 || math.Abs(c.MeanLogRatio-wantLR) > 0.02 {
+			t.Errorf("%s, proposals into %s: acceptance %.4f, mean beta dU %.4f, mean log ratio %.4f; integrals %.4f, %.4f, %.4f",
+				name, c.Class, c.MeanAcceptance, c.MeanBetaDU, c.MeanLogRatio, wantAcc, wantDU, wantLR)
+		}
 	}
 }
 

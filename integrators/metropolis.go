@@ -38,10 +38,18 @@ type Adaptive interface {
 // probability min(1, exp(-(U' - U)/kT) q(x|x')/q(x'|x)).
 type Metropolis struct {
 	Proposal Proposal
+	// Classify, when set, names the class (a mode: index into Classes, -1
+	// for none) of each proposal, and the move keeps its statistics per
+	// class of the proposed configuration: which modes the proposals
+	// reach, and what rejects them there.
+	Classify func(x []float64) int
+	Classes  []string
 
 	xp, up, fp, tp []float64
 	accepted       []bool
 	attempted, acc int64
+	logA, dBetaU   []float64 // this step's log acceptance and beta*(U'-U) per walker
+	byClass        []ClassStats
 }
 
 // NewMetropolis returns a Metropolis-Hastings move with a proposal.
@@ -54,7 +62,37 @@ func (m *Metropolis) Stats() MoveStats {
 	if p, ok := m.Proposal.(Weighing); ok {
 		st.Importance = p.Importance()
 	}
+	for _, c := range m.byClass {
+		if c.Attempted > 0 {
+			c.MeanBetaDU /= float64(c.Attempted)
+			c.MeanLogRatio /= float64(c.Attempted)
+			c.MeanAcceptance /= float64(c.Attempted)
+		}
+		st.ByClass = append(st.ByClass, c)
+	}
 	return st
+}
+
+// tally adds walker w's proposal of this step to its class's statistics.
+func (m *Metropolis) tally(s *State, w int) {
+	if m.byClass == nil {
+		m.byClass = make([]ClassStats, len(m.Classes))
+		for k, name := range m.Classes {
+			m.byClass[k].Class = name
+		}
+	}
+	k := m.Classify(m.xp[w*s.Dim : (w+1)*s.Dim])
+	if k < 0 || k >= len(m.byClass) {
+		return
+	}
+	c := &m.byClass[k]
+	c.Attempted++
+	if m.accepted[w] {
+		c.Accepted++
+	}
+	c.MeanBetaDU += m.dBetaU[w]
+	c.MeanLogRatio += m.dBetaU[w] + m.logA[w]
+	c.MeanAcceptance += math.Exp(min(0, m.logA[w]))
 }
 
 func (m *Metropolis) Apply(ctx context.Context, s *State) error {
@@ -64,6 +102,7 @@ func (m *Metropolis) Apply(ctx context.Context, s *State) error {
 		m.up = make([]float64, s.Walkers)
 		m.tp = make([]float64, len(s.Terms))
 		m.accepted = make([]bool, s.Walkers)
+		m.logA, m.dBetaU = make([]float64, s.Walkers), make([]float64, s.Walkers)
 	}
 	if err := m.Proposal.Propose(ctx, s, m.xp); err != nil {
 		return err
@@ -76,7 +115,9 @@ func (m *Metropolis) Apply(ctx context.Context, s *State) error {
 	}
 	nt := len(s.Terms) / s.Walkers
 	s.forWalkers(func(w int) {
-		logA := -(m.up[w]-s.U[w])/s.KT[w] + m.Proposal.LogRatio(s, w, m.xp, m.fp)
+		m.dBetaU[w] = (m.up[w] - s.U[w]) / s.KT[w]
+		logA := -m.dBetaU[w] + m.Proposal.LogRatio(s, w, m.xp, m.fp)
+		m.logA[w] = logA
 		// Draw the uniform number whatever the outcome, so a walker's
 		// stream advances the same way in every case.
 		u := s.Rand.At(w).Float64()
@@ -89,10 +130,13 @@ func (m *Metropolis) Apply(ctx context.Context, s *State) error {
 			s.U[w] = m.up[w]
 		}
 	})
-	for _, a := range m.accepted {
+	for w, a := range m.accepted {
 		m.attempted++
 		if a {
 			m.acc++
+		}
+		if m.Classify != nil {
+			m.tally(s, w)
 		}
 	}
 	if ad, ok := m.Proposal.(Adaptive); ok && s.Equilibrating {

@@ -21,6 +21,24 @@ type MoveStats struct {
 	// Importance, for flow proposals, is importance sampling with the
 	// same proposals at the base temperature.
 	Importance *ImportanceStats `json:"importance,omitempty"`
+	// ByClass are the Metropolis-Hastings statistics per class (mode) of
+	// the proposed configuration, when the move classifies them.
+	ByClass []ClassStats `json:"by_class,omitempty"`
+}
+
+// ClassStats are a Metropolis-Hastings move's statistics over the proposals
+// into one class (mode): how many, how many accepted, the mean of
+// beta*(U(x') - U(x)) and of the log proposal ratio log q(x|x') - log
+// q(x'|x), and the mean acceptance probability min(1, exp(log alpha)). A
+// mode that proposals reach but whose mean beta*dU is far above the log
+// ratio is one the proposal models badly.
+type ClassStats struct {
+	Class          string  `json:"class"`
+	Attempted      int64   `json:"attempted"`
+	Accepted       int64   `json:"accepted"`
+	MeanBetaDU     float64 `json:"mean_beta_du"`
+	MeanLogRatio   float64 `json:"mean_log_ratio"`
+	MeanAcceptance float64 `json:"mean_acceptance"`
 }
 
 // ImportanceStats summarize the self-normalized importance weights

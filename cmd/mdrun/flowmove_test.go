@@ -140,6 +140,19 @@ output: {dataset: 20, prefix: run}
 	if flow != 8*(400/11) {
 		t.Errorf("%d flow proposals, want %d", flow, 8*(400/11))
 	}
+	// The proposals are counted by the (phi, psi) basin they propose.
+	for _, m := range sum.Moves {
+		if m.Name != "flow" {
+			continue
+		}
+		var n int64
+		for _, c := range m.ByClass {
+			n += c.Attempted
+		}
+		if len(m.ByClass) != 5 || n != m.Attempted {
+			t.Errorf("flow proposals by basin %+v: %d of %d", m.ByClass, n, m.Attempted)
+		}
+	}
 	if math.IsNaN(sum.MeanPotential) || math.IsInf(sum.MeanPotential, 0) || len(sum.ModeFractions) == 0 {
 		t.Errorf("summary %+v", sum)
 	}

@@ -222,6 +222,10 @@ func printSummary(out io.Writer, s *engine.Summary) error {
 		if imp := m.Importance; imp != nil {
 			fmt.Fprintf(w, "%s importance sampling\treverse ESS %.4f, log Z %.4f (%d proposals at the lowest temperature)\n", m.Name, imp.ESSFraction, imp.LogZ, imp.Samples)
 		}
+		for _, c := range m.ByClass {
+			fmt.Fprintf(w, "%s into %s\t%d proposals, %d accepted, mean acceptance %.3g, mean beta dU %.2f, mean log q ratio %.2f\n",
+				m.Name, c.Class, c.Attempted, c.Accepted, c.MeanAcceptance, c.MeanBetaDU, c.MeanLogRatio)
+		}
 	}
 	if len(s.PairAcceptance) > 0 {
 		pairs := make([]string, len(s.PairAcceptance))
