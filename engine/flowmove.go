@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/flowmd/flowmd/flows"
 	"github.com/flowmd/flowmd/integrators"
 	"github.com/flowmd/flowmd/plugins"
@@ -87,10 +89,10 @@ type hydrogenFrame struct{ h, p, a, b int }
 // carryFrames returns the frames that carry each atom the flow does not
 // generate along with the generated ones. A molecular flow places its
 // hydrogens deterministically, so p_G has no density for them: a flow
-// move proposes the heavy atoms from the flow and keeps each hydrogen
-// where it was relative to its heavy atom's frame. That map is rigid per
-// hydrogen (volume-preserving) and undoes itself along the reverse move,
-// so the acceptance ratio stays p_G(x)/p_G(x') of the heavy atoms.
+// move proposes the heavy atoms from the flow and carries each hydrogen
+// over in its heavy atom's frame (see carry). That map preserves volume
+// and undoes itself along the reverse move, so the acceptance ratio stays
+// p_G(x)/p_G(x') of the heavy atoms.
 func carryFrames(psf *topology.PSF, generated []int) ([]hydrogenFrame, error) {
 	g := topology.NewGraph(psf)
 	isGen := make([]bool, len(psf.Atoms))
@@ -124,23 +126,161 @@ func carryFrames(psf *topology.PSF, generated []int) ([]hydrogenFrame, error) {
 	return frames, nil
 }
 
-// carry sets prop's placed atoms to cur's, expressed in cur's frames and
-// put back in prop's.
-func carry(frames []hydrogenFrame) func(cur, prop []float64) {
-	return func(cur, prop []float64) {
-		for _, f := range frames {
-			ec, ep := flows.LocalFrame(cur, f.p, f.a, f.b), flows.LocalFrame(prop, f.p, f.a, f.b)
-			var local [3]float64
-			for i := 0; i < 3; i++ {
-				for k := 0; k < 3; k++ {
-					local[i] += ec[i][k] * (cur[3*f.h+k] - cur[3*f.p+k])
+// placer puts the placed atoms of configurations (rows of the system's
+// dimension) where a flow's placer would, from their other atoms.
+type placer func(ctx context.Context, x []float64) ([]float64, error)
+
+// carry returns the map that gives each proposal in prop the placed atoms
+// of the walker's current configuration in cur. The hydrogens of one heavy
+// atom move together: expressed in the heavy atom's local frame, they are
+// turned by the rotation that best takes the placer's hydrogens on cur's
+// heavy atoms onto the placer's hydrogens on the proposal's (Kabsch; for a
+// lone hydrogen the smallest rotation between the two directions), and
+// put back in the proposal's frame. Their thermal displacement from the
+// placer's choice travels, while the placer turns the group to suit the
+// new heavy atoms; on dialanine this doubles the acceptance of a rigid
+// carry. With place nil, or where the rotation is ill-defined, the
+// rotation is the identity (a rigid carry). For fixed heavy atoms the map
+// rotates each group, so it preserves volume, and the reverse move, whose
+// rotations are the inverses, carries the hydrogens back exactly.
+func carry(frames []hydrogenFrame, dim int, place placer) func(ctx context.Context, cur, prop []float64) error {
+	var groups [][]hydrogenFrame // by heavy atom, in the frames' order
+	at := map[int]int{}
+	for _, f := range frames {
+		k, ok := at[f.p]
+		if !ok {
+			k = len(groups)
+			at[f.p] = k
+			groups = append(groups, nil)
+		}
+		groups[k] = append(groups[k], f)
+	}
+	return func(ctx context.Context, cur, prop []float64) error {
+		var pc, pp []float64
+		if place != nil {
+			var err error
+			if pc, err = place(ctx, cur); err != nil {
+				return err
+			}
+			if pp, err = place(ctx, prop); err != nil {
+				return err
+			}
+			if len(pc) != len(cur) || len(pp) != len(prop) {
+				return fmt.Errorf("the placer returned %d and %d numbers for %d and %d", len(pc), len(pp), len(cur), len(prop))
+			}
+		}
+		a, b := make([][3]float64, 0, 4), make([][3]float64, 0, 4)
+		for w := 0; w < len(cur)/dim; w++ {
+			c, p := cur[w*dim:(w+1)*dim], prop[w*dim:(w+1)*dim]
+			for _, g := range groups {
+				// The hydrogens of a heavy atom share its frame.
+				f0 := g[0]
+				ec, ep := flows.LocalFrame(c, f0.p, f0.a, f0.b), flows.LocalFrame(p, f0.p, f0.a, f0.b)
+				r := identity3()
+				if place != nil {
+					a, b = a[:0], b[:0]
+					for _, f := range g {
+						a = append(a, toFrame(ec, pc[w*dim:(w+1)*dim], f.h, f.p))
+						b = append(b, toFrame(ep, pp[w*dim:(w+1)*dim], f.h, f.p))
+					}
+					r = bestRotation(a, b)
+				}
+				for _, f := range g {
+					l := toFrame(ec, c, f.h, f.p)
+					for k := 0; k < 3; k++ {
+						var v float64
+						for i := 0; i < 3; i++ {
+							// the proposal's frame, turned by r
+							v += (r[i][0]*l[0] + r[i][1]*l[1] + r[i][2]*l[2]) * ep[i][k]
+						}
+						p[3*f.h+k] = p[3*f.p+k] + v
+					}
 				}
 			}
-			for k := 0; k < 3; k++ {
-				prop[3*f.h+k] = prop[3*f.p+k] + local[0]*ep[0][k] + local[1]*ep[1][k] + local[2]*ep[2][k]
+		}
+		return nil
+	}
+}
+
+// toFrame returns atom h's position relative to atom p in the frame e.
+func toFrame(e [3][3]float64, x []float64, h, p int) [3]float64 {
+	var v [3]float64
+	for i := 0; i < 3; i++ {
+		for k := 0; k < 3; k++ {
+			v[i] += e[i][k] * (x[3*h+k] - x[3*p+k])
+		}
+	}
+	return v
+}
+
+func identity3() [3][3]float64 { return [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}} }
+
+// bestRotation returns the rotation r minimising sum |r a_i - b_i|^2: for
+// one point the smallest rotation between the two directions (Rodrigues),
+// for more the Kabsch rotation from the SVD of sum a_i b_i^T. Swapping a
+// and b gives the transpose. The identity where it is ill-defined (one
+// point turned by nearly pi, or a zero vector).
+func bestRotation(a, b [][3]float64) [3][3]float64 {
+	if len(a) == 1 {
+		u, v := a[0], b[0]
+		nu, nv := math.Sqrt(u[0]*u[0]+u[1]*u[1]+u[2]*u[2]), math.Sqrt(v[0]*v[0]+v[1]*v[1]+v[2]*v[2])
+		if nu == 0 || nv == 0 {
+			return identity3()
+		}
+		for k := range u {
+			u[k] /= nu
+			v[k] /= nv
+		}
+		c := u[0]*v[0] + u[1]*v[1] + u[2]*v[2]
+		if c < -0.999 {
+			return identity3()
+		}
+		// r = I + [s]x + [s]x^2 / (1 + c) with s = u x v.
+		s := [3]float64{u[1]*v[2] - u[2]*v[1], u[2]*v[0] - u[0]*v[2], u[0]*v[1] - u[1]*v[0]}
+		k := [3][3]float64{{0, -s[2], s[1]}, {s[2], 0, -s[0]}, {-s[1], s[0], 0}}
+		r := identity3()
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				var k2 float64
+				for m := 0; m < 3; m++ {
+					k2 += k[i][m] * k[m][j]
+				}
+				r[i][j] += k[i][j] + k2/(1+c)
+			}
+		}
+		return r
+	}
+	h := mat.NewDense(3, 3, nil)
+	for n := range a {
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				h.Set(i, j, h.At(i, j)+a[n][i]*b[n][j])
 			}
 		}
 	}
+	var svd mat.SVD
+	if !svd.Factorize(h, mat.SVDFull) {
+		return identity3()
+	}
+	var u, v, r mat.Dense
+	svd.UTo(&u)
+	svd.VTo(&v)
+	r.Mul(&v, u.T())
+	if mat.Det(&r) < 0 {
+		// A reflection fits better: flip the direction of the smallest
+		// singular value to stay a rotation.
+		for i := 0; i < 3; i++ {
+			v.Set(i, 2, -v.At(i, 2))
+		}
+		r.Mul(&v, u.T())
+	}
+	var out [3][3]float64
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			out[i][j] = r.At(i, j)
+		}
+	}
+	return out
 }
 
 // flowMove starts the flow plugin of a flow move and returns the move.
@@ -172,7 +312,8 @@ func (r *Run) flowMove(ctx context.Context, i int, mc MoveConfig) (integrators.M
 		if err != nil {
 			return nil, fmt.Errorf("the flow %s: %w", spec.Name, err)
 		}
-		p.Carry = carry(frames)
+		place := func(ctx context.Context, x []float64) ([]float64, error) { return flow.Complete(ctx, x, false) }
+		p.Carry = carry(frames, flow.Dim(), place)
 	}
 	m := integrators.NewMetropolis(p)
 	// Statistics per mode of the proposals, when the system has modes:

@@ -37,11 +37,13 @@ type Independence struct {
 	// derived from Seed and k.
 	Seed uint64
 	// Carry, when q covers only some coordinates (a molecular flow's heavy
-	// atoms), sets the others of a proposal from the current configuration
-	// cur. It must preserve volume and undo itself along the reverse move
-	// (carrying x' back to x's heavy atoms gives x), so that the
-	// acceptance ratio is still q(x)/q(x'). Nil leaves proposals as drawn.
-	Carry func(cur, prop []float64)
+	// atoms), sets the others of the proposals prop from the current
+	// configurations cur (all walkers at once, Walkers*Dim each). For
+	// fixed q coordinates it must preserve volume and undo itself along
+	// the reverse move (carrying x' back to x's heavy atoms gives x), so
+	// that the acceptance ratio is still q(x)/q(x'). Nil leaves proposals
+	// as drawn.
+	Carry func(ctx context.Context, cur, prop []float64) error
 
 	buf, bufLogq []float64
 	pos          int    // next unused proposal in buf
@@ -164,7 +166,9 @@ func (p *Independence) Propose(ctx context.Context, s *State, xp []float64) erro
 		}
 	}
 	if p.Carry != nil {
-		s.forWalkers(func(w int) { p.Carry(s.X[w*d:(w+1)*d], xp[w*d:(w+1)*d]) })
+		if err := p.Carry(ctx, s.X, xp); err != nil {
+			return fmt.Errorf("flow proposal: %w", err)
+		}
 	}
 	copy(p.cand, xp)
 	copy(p.candLogq, p.logqP)
