@@ -607,6 +607,17 @@ func TestDoubleWellModes(t *testing.T) {
 	if fr[0].Fraction != 0.75 || fr[1].Fraction != 0.25 {
 		t.Errorf("fractions %+v, want 0.75 / 0.25", fr)
 	}
+	// One frame at a time, through a reused buffer.
+	cvs := make([]float64, 1)
+	for i := range 32 {
+		want := 0
+		if i%4 == 0 {
+			want = 1
+		}
+		if got := set.ClassifyFrame(frames[2*i:2*i+2], cvs); got != want {
+			t.Errorf("frame %d: mode %d, want %d", i, got, want)
+		}
+	}
 	// Coordinate 1 does not exist in frames of one value.
 	if _, err := ModeFractions(frames, 1, set, nil); err == nil {
 		t.Error("x1 read from frames of size 1")

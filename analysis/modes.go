@@ -34,6 +34,15 @@ func (s ModeSet) Classify(cvs []float64) int {
 	return -1
 }
 
+// ClassifyFrame evaluates the set's CVs on one frame x into cvs (a buffer
+// of len(s.CVs), reused between calls) and returns the frame's mode, or −1.
+func (s ModeSet) ClassifyFrame(x, cvs []float64) int {
+	for k, cv := range s.CVs {
+		cvs[k] = cv.Eval(x)
+	}
+	return s.Classify(cvs)
+}
+
 func (s ModeSet) check() error {
 	if len(s.Modes) == 0 {
 		return fmt.Errorf("analysis: mode set %q has no modes", s.Name)

@@ -322,13 +322,8 @@ func (r *Run) flowMove(ctx context.Context, i int, mc MoveConfig) (integrators.M
 		for _, mode := range set.Modes {
 			m.Classes = append(m.Classes, mode.Name)
 		}
-		v := make([]float64, len(set.CVs)) // Metropolis classifies one walker at a time
-		m.Classify = func(x []float64) int {
-			for k, cv := range set.CVs {
-				v[k] = cv.Eval(x)
-			}
-			return set.Classify(v)
-		}
+		cvs := make([]float64, len(set.CVs)) // Metropolis classifies one walker at a time
+		m.Classify = func(x []float64) int { return set.ClassifyFrame(x, cvs) }
 	}
 	return m, nil
 }

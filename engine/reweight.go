@@ -381,10 +381,7 @@ func classifyAll(set *analysis.ModeSet, x []float64, dim int) []int {
 	labels := make([]int, len(x)/dim)
 	cvs := make([]float64, len(set.CVs))
 	for i := range labels {
-		for k, cv := range set.CVs {
-			cvs[k] = cv.Eval(x[i*dim : (i+1)*dim])
-		}
-		labels[i] = set.Classify(cvs)
+		labels[i] = set.ClassifyFrame(x[i*dim:(i+1)*dim], cvs)
 	}
 	return labels
 }

@@ -70,7 +70,7 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 		}
 		cv := make([]float64, len(modes.CVs))
 		for i := 0; i < n; i++ {
-			if k := classify(modes, x[i*dim:(i+1)*dim], cv); k >= 0 {
+			if k := modes.ClassifyFrame(x[i*dim:(i+1)*dim], cv); k >= 0 {
 				ev.Modes[k] += 1 / float64(n)
 				ev.ReweightedModes[k] += w[i]
 			}
@@ -108,19 +108,12 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 		ev.DataModes = make([]float64, len(modes.Modes))
 		cv := make([]float64, len(modes.CVs))
 		for j := 0; j < m; j++ {
-			if k := classify(modes, xd[j*dim:(j+1)*dim], cv); k >= 0 {
+			if k := modes.ClassifyFrame(xd[j*dim:(j+1)*dim], cv); k >= 0 {
 				ev.DataModes[k] += 1 / float64(m)
 			}
 		}
 	}
 	return ev, nil
-}
-
-func classify(set *analysis.ModeSet, x, cv []float64) int {
-	for k, c := range set.CVs {
-		cv[k] = c.Eval(x)
-	}
-	return set.Classify(cv)
 }
 
 // Metrics flattens an evaluation into named numbers for logs and CSV
