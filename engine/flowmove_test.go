@@ -10,12 +10,9 @@ import (
 	"github.com/flowmd/flowmd/topology"
 )
 
-// TestCarryHydrogens checks the map a flow move applies to the atoms a
-// molecular flow places, rigid and turned with the placer: each hydrogen
-// keeps its distance to its heavy atom, moves by a rotation (so the map
-// preserves volume), comes back exactly along the reverse move, and
-// hydrogens where the placer puts them stay where it puts them.
-func TestCarryHydrogens(t *testing.T) {
+// defaultDialanine returns the embedded default system and its coordinates.
+func defaultDialanine(t *testing.T) (*topology.System, *topology.Structure) {
+	t.Helper()
 	sys, err := LoadSystem(SystemFiles{})
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +21,16 @@ func TestCarryHydrogens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sys, st
+}
+
+// TestCarryHydrogens checks the map a flow move applies to the atoms a
+// molecular flow places, rigid and turned with the placer: each hydrogen
+// keeps its distance to its heavy atom, moves by a rotation (so the map
+// preserves volume), comes back exactly along the reverse move, and
+// hydrogens where the placer puts them stay where it puts them.
+func TestCarryHydrogens(t *testing.T) {
+	sys, st := defaultDialanine(t)
 	x := st.Models[0]
 	g := topology.NewGraph(sys.PSF)
 	frames, err := carryFrames(sys.PSF, g.Heavy)
@@ -158,14 +165,7 @@ func sq(v float64) float64 { return v * v }
 // after the whole molecule is rotated (the placer works in the heavy
 // atoms' local frames).
 func TestPlacerTurnsWithMolecule(t *testing.T) {
-	sys, err := LoadSystem(SystemFiles{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := DefaultCoordinates()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, st := defaultDialanine(t)
 	ref := st.Models[0]
 	gs, err := flows.MoleculeSpec(sys.PSF, ref, true, flows.Spec{Blocks: 1, Hidden: 8, Seed: 1})
 	if err != nil {

@@ -149,14 +149,7 @@ func compareDialanine(t *testing.T, sys *topology.System, model forcefields.Mode
 // width-256 flow and reports the figures of the README.
 func TestFlowLearnsDialanine(t *testing.T) {
 	long := os.Getenv("FLOWMD_LONG") == "1"
-	sys, err := LoadSystem(SystemFiles{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := DefaultCoordinates()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sys, ref := defaultDialanine(t)
 	refConf, err := FromStructure(ref, sys.PSF)
 	if err != nil {
 		t.Fatal(err)

@@ -164,11 +164,22 @@ func TestStateResumesExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	checkResumes(t, a, nil)
+}
+
+// checkResumes saves a's state into a fresh small trainer (after setup, if
+// given, which must prepare it as a was) and checks that both then draw
+// the same data batches and latent rows.
+func checkResumes(t *testing.T, a *Trainer, setup func(*Trainer)) {
+	t.Helper()
 	st, err := a.State()
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := smallTrainer(t)
+	if setup != nil {
+		setup(b)
+	}
 	if err := b.SetState(st); err != nil {
 		t.Fatal(err)
 	}
@@ -300,26 +311,11 @@ func TestOversampleRepeatsRareModes(t *testing.T) {
 	if _, err := a.dataBatch(7); err != nil {
 		t.Fatal(err)
 	}
-	st, err := a.State()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := smallTrainer(t)
-	if _, err := b.Oversample(modeOf, 0.25); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetState(st); err != nil {
-		t.Fatal(err)
-	}
-	for k := 0; k < 4; k++ {
-		xa, _ := a.dataBatch(30)
-		xb, _ := b.dataBatch(30)
-		for i := range xa {
-			if xa[i] != xb[i] {
-				t.Fatalf("batch %d differs after resuming", k)
-			}
+	checkResumes(t, a, func(b *Trainer) {
+		if _, err := b.Oversample(modeOf, 0.25); err != nil {
+			t.Fatal(err)
 		}
-	}
+	})
 	for _, bad := range []float64{0, 1, -0.1, math.NaN()} {
 		if _, err := a.Oversample(modeOf, bad); err == nil {
 			t.Errorf("oversampling to %g accepted", bad)
