@@ -178,8 +178,7 @@ func printSampling(out io.Writer, s *engine.SamplingReport) error {
 			fmt.Fprintf(w, "  importance sampling with %s's proposals\treverse ESS %.4f, log Z %.4f (%d proposals)\n", m.Name, imp.ESSFraction, imp.LogZ, imp.Samples)
 		}
 		for _, c := range m.ByClass {
-			fmt.Fprintf(w, "  %s into %s\t%d proposals, %d accepted, mean acceptance %.3g, mean beta dU %.2f, mean log q ratio %.2f\n",
-				m.Name, c.Class, c.Attempted, c.Accepted, c.MeanAcceptance, c.MeanBetaDU, c.MeanLogRatio)
+			fmt.Fprintf(w, "  %s\n", classLine(m.Name, c))
 		}
 	}
 	return w.Flush()

@@ -16,6 +16,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/flowmd/flowmd/engine"
+	"github.com/flowmd/flowmd/integrators"
 )
 
 // exitCodeError carries an exit code other than exitError.
@@ -223,8 +224,7 @@ func printSummary(out io.Writer, s *engine.Summary) error {
 			fmt.Fprintf(w, "%s importance sampling\treverse ESS %.4f, log Z %.4f (%d proposals at the lowest temperature)\n", m.Name, imp.ESSFraction, imp.LogZ, imp.Samples)
 		}
 		for _, c := range m.ByClass {
-			fmt.Fprintf(w, "%s into %s\t%d proposals, %d accepted, mean acceptance %.3g, mean beta dU %.2f, mean log q ratio %.2f\n",
-				m.Name, c.Class, c.Attempted, c.Accepted, c.MeanAcceptance, c.MeanBetaDU, c.MeanLogRatio)
+			fmt.Fprintln(w, classLine(m.Name, c))
 		}
 	}
 	if len(s.PairAcceptance) > 0 {
@@ -250,4 +250,11 @@ func printSummary(out io.Writer, s *engine.Summary) error {
 		fmt.Fprintf(w, "%s\t%s\n", n, s.Files[n])
 	}
 	return w.Flush()
+}
+
+// classLine is a tab-separated report line of a move's proposals into one
+// class (mode), for mdrun run's summary and mdrun analyze.
+func classLine(move string, c integrators.ClassStats) string {
+	return fmt.Sprintf("%s into %s\t%d proposals, %d accepted, mean acceptance %.3g, mean beta dU %.2f, mean log q ratio %.2f",
+		move, c.Class, c.Attempted, c.Accepted, c.MeanAcceptance, c.MeanBetaDU, c.MeanLogRatio)
 }
