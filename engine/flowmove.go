@@ -162,6 +162,10 @@ func carry(frames []hydrogenFrame, dim int, place placer) func(ctx context.Conte
 			if pc, err = place(ctx, cur); err != nil {
 				return err
 			}
+			// The proposals came from the flow with placed hydrogens, but
+			// they are placed again here, in a batch shaped like cur's, so
+			// that the reverse move would compute the very same numbers
+			// (a float32 placer's rounding may depend on the batch).
 			if pp, err = place(ctx, prop); err != nil {
 				return err
 			}
