@@ -124,7 +124,7 @@ func (m *Model) Evaluate(ctx context.Context, b *forcefields.Batch) error {
 	}
 	// About four ranges per worker balance the load without much
 	// bookkeeping.
-	parallel.For(n, m.workers, max(1, n/(4*m.workers)), run)
+	parallel.For(n, m.workers, max(1, n/(16*m.workers)), run)
 	return nil
 }
 
