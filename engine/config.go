@@ -109,6 +109,9 @@ type AlignConfig struct {
 	Reference   string  `mapstructure:"reference" json:"reference,omitempty"`
 	Lambda      float64 `mapstructure:"lambda" json:"lambda,omitempty"`
 	MaxAngleDeg float64 `mapstructure:"max_angle" json:"max_angle,omitempty"`
+	// Atoms is "all" (the default, the thesis' penalty) or "heavy": the
+	// atoms that define the alignment and feel it.
+	Atoms string `mapstructure:"atoms" json:"atoms,omitempty"`
 }
 
 // LadderConfig is a temperature ladder: explicit Temperatures, or Rungs

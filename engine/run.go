@@ -197,6 +197,18 @@ func (r *Run) buildModel(ctx context.Context) error {
 	return nil
 }
 
+// AlignAtoms returns the atoms of the alignment penalty named by spec:
+// nil for every atom ("" or "all"), the heavy atoms for "heavy".
+func AlignAtoms(spec string, psf *topology.PSF) ([]int, error) {
+	switch spec {
+	case "", "all":
+		return nil, nil
+	case "heavy":
+		return topology.NewGraph(psf).Heavy, nil
+	}
+	return nil, fmt.Errorf("align atoms %q: expected all or heavy", spec)
+}
+
 // options turns the force-field config into CHARMM options.
 func (f ForceFieldConfig) options(psf *topology.PSF) (charmm.Options, error) {
 	o := charmm.Options{
@@ -229,7 +241,11 @@ func (f ForceFieldConfig) options(psf *topology.PSF) (charmm.Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("forcefield.align.reference: %w", err)
 		}
-		o.Align = &charmm.AlignOptions{Reference: confs.X[:3*len(psf.Atoms)], Lambda: f.Align.Lambda, MaxAngle: f.Align.MaxAngleDeg * math.Pi / 180}
+		atoms, err := AlignAtoms(f.Align.Atoms, psf)
+		if err != nil {
+			return o, fmt.Errorf("forcefield.align.atoms: %w", err)
+		}
+		o.Align = &charmm.AlignOptions{Reference: confs.X[:3*len(psf.Atoms)], Lambda: f.Align.Lambda, MaxAngle: f.Align.MaxAngleDeg * math.Pi / 180, Atoms: atoms}
 	}
 	return o, nil
 }

@@ -36,6 +36,7 @@ func addForceFieldFlags(cmd *cobra.Command) {
 	f.String("align", "", "PDB or CRD reference structure for the alignment penalty (thesis section 2.4); off when empty")
 	f.Float64("align-lambda", 10, "alignment penalty strength lambda in kcal/mol/A^2")
 	f.Float64("align-max-angle", 60, "largest rotation the alignment penalty undoes, in degrees")
+	f.String("align-atoms", "all", "atoms that define and feel the alignment penalty: all or heavy")
 	f.Int("workers", 0, "goroutines per batch (0: GOMAXPROCS)")
 }
 
@@ -73,7 +74,12 @@ func forceFieldOptions(v *viper.Viper, psf *topology.PSF) (charmm.Options, error
 		if err != nil {
 			return o, fmt.Errorf("alignment reference: %w", err)
 		}
+		atoms, err := engine.AlignAtoms(v.GetString("align-atoms"), psf)
+		if err != nil {
+			return o, fmt.Errorf("--align-atoms: %w", err)
+		}
 		o.Align = &charmm.AlignOptions{
+			Atoms:     atoms,
 			Reference: confs.X[:3*len(psf.Atoms)],
 			Lambda:    v.GetFloat64("align-lambda"),
 			MaxAngle:  v.GetFloat64("align-max-angle") * math.Pi / 180,

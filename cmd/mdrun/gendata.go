@@ -47,7 +47,7 @@ func forceFieldConfig(v *viper.Viper) (engine.ForceFieldConfig, error) {
 	f := engine.ForceFieldConfig{
 		Kernel: v.GetString("kernel"), Cutoff: v.GetFloat64("cutoff"), Switch: v.GetFloat64("switch"),
 		Dielectric: v.GetFloat64("dielectric"), CoulombConstant: v.GetFloat64("coulomb-constant"),
-		Align: engine.AlignConfig{Reference: v.GetString("align"), Lambda: v.GetFloat64("align-lambda"), MaxAngleDeg: v.GetFloat64("align-max-angle")},
+		Align: engine.AlignConfig{Reference: v.GetString("align"), Lambda: v.GetFloat64("align-lambda"), MaxAngleDeg: v.GetFloat64("align-max-angle"), Atoms: v.GetString("align-atoms")},
 	}
 	if specs := v.GetStringSlice("clip"); len(specs) > 0 {
 		c, err := parseClip(specs)

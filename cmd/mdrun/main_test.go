@@ -133,6 +133,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"energy", "extra"}, exitUsage, "takes no arguments"},
 		{[]string{"energy", "--clip", "bond=-1"}, exitUsage, "positive number"},
 		{[]string{"energy", "--clip", "torsion=5"}, exitUsage, "unknown term"},
+		{[]string{"energy", "--align", filepath.Join(dataDir, "systems/dialanine/dialanine.pdb"), "--align-atoms", "backbone"}, exitError, `align atoms "backbone": expected all or heavy`},
 		{[]string{"energy", "--coords", "/nonexistent.pdb"}, exitError, "/nonexistent.pdb"},
 		{[]string{"energy", "--coords", filepath.Join(dataDir, "systems/butane/butane.pdb")}, exitError, "14 atoms"},
 		{[]string{"topology", "--psf", bad, "--params", filepath.Join(dataDir, "toppar/par_all36m_prot.prm")}, exitError, `bad.psf:7: atom line: expected "id segid resid resname name type charge mass imove", got 7 fields`},

@@ -22,16 +22,23 @@ import "math"
 // differentiation of the Kabsch optimality condition sum_i (R xc_i) x y_i = 0;
 // with a capped angle, the chain rule runs through the SO(3) Jacobians of the
 // rotation-vector parametrisation.
+//
+// With a subset of atoms (AlignOptions.Atoms) the same holds for the
+// subset alone: the other atoms neither define the alignment nor feel it.
 type alignment struct {
-	y        []float64 // centred reference
+	y        []float64 // centred reference (of the subset)
 	cref     vec3      // the reference's centroid
 	lambda   float64
 	maxAngle float64
+	atoms    []int // the subset, nil for every atom
 }
 
 func newAlignment(o *AlignOptions) *alignment {
-	n := len(o.Reference) / 3
 	y := append([]float64(nil), o.Reference...)
+	if o.Atoms != nil {
+		y = gatherAtoms(o.Reference, o.Atoms, nil)
+	}
+	n := len(y) / 3
 	var c vec3
 	for i := 0; i < n; i++ {
 		c = c.add(pos(y, int32(i)))
@@ -42,7 +49,16 @@ func newAlignment(o *AlignOptions) *alignment {
 			y[3*i+k] -= c[k]
 		}
 	}
-	return &alignment{y: y, cref: c, lambda: o.Lambda, maxAngle: o.MaxAngle}
+	return &alignment{y: y, cref: c, lambda: o.Lambda, maxAngle: o.MaxAngle, atoms: o.Atoms}
+}
+
+// gatherAtoms returns the coordinates of atoms, in their order, appended
+// to dst.
+func gatherAtoms(x []float64, atoms []int, dst []float64) []float64 {
+	for _, a := range atoms {
+		dst = append(dst, x[3*a], x[3*a+1], x[3*a+2])
+	}
+	return dst
 }
 
 type mat3 [3][3]float64
@@ -227,6 +243,26 @@ func topEigenvector4(a [4][4]float64) [4]float64 {
 
 // energy returns the penalty of configuration x and adds its force to f.
 func (al *alignment) energy(x, f []float64) float64 {
+	if al.atoms == nil {
+		return al.subsetEnergy(x, f)
+	}
+	xs := gatherAtoms(x, al.atoms, make([]float64, 0, 3*len(al.atoms)))
+	if f == nil {
+		return al.subsetEnergy(xs, nil)
+	}
+	fs := make([]float64, len(xs))
+	u := al.subsetEnergy(xs, fs)
+	for k, a := range al.atoms {
+		for d := 0; d < 3; d++ {
+			f[3*a+d] += fs[3*k+d]
+		}
+	}
+	return u
+}
+
+// subsetEnergy is energy over the atoms the alignment uses, x and f
+// holding those atoms only.
+func (al *alignment) subsetEnergy(x, f []float64) float64 {
 	n := len(x) / 3
 	var c vec3
 	for i := 0; i < n; i++ {

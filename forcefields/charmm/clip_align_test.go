@@ -3,6 +3,8 @@ package charmm
 import (
 	"math"
 	"testing"
+
+	"github.com/flowmd/flowmd/topology"
 )
 
 var testClip = &ClipOptions{Bond: 40, Angle: 30, UreyBradley: 40, Improper: 30, LennardJones: 60, Coulomb: 60}
@@ -182,5 +184,55 @@ func TestAlignmentPenalty(t *testing.T) {
 			x[i] += noise[i]
 		}
 		checkFiniteDifferences(t, am, x, 1e-6, 1e-6)
+	}
+}
+
+// TestAlignmentPenaltyOnHeavyAtoms checks the penalty restricted to a
+// subset of atoms (dialanine's heavy atoms): the hydrogens neither change
+// it nor feel it, a rigid translation costs lambda N_heavy |t|^2, and its
+// forces match finite differences.
+func TestAlignmentPenaltyOnHeavyAtoms(t *testing.T) {
+	sys, ref := loadReference(t, "dialanine")
+	y := flatten(ref.Configurations[0].Positions)
+	heavy := topology.NewGraph(sys.PSF).Heavy
+	m, err := New(sys, Options{Align: &AlignOptions{Reference: y, Atoms: heavy}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	am := termModel(t, m.Plan(), TermAlignment)
+	axis := vec3{0.3, -0.5, 0.8}
+	x := transform(y, rotation(axis, 0.4), vec3{0.7, -1.2, 2})
+	base := evaluate(t, am, x)
+	moved := append([]float64(nil), x...)
+	isHeavy := make([]bool, len(x)/3)
+	for _, a := range heavy {
+		isHeavy[a] = true
+	}
+	for i := range moved {
+		if !isHeavy[i/3] {
+			moved[i] += 0.5 * math.Sin(float64(7*i))
+		}
+	}
+	if again := evaluate(t, am, moved); again.Energy[0] != base.Energy[0] {
+		t.Errorf("moving the hydrogens changed the penalty: %v -> %v", base.Energy[0], again.Energy[0])
+	}
+	for i, f := range base.Forces {
+		if !isHeavy[i/3] && f != 0 {
+			t.Errorf("coordinate %d of a hydrogen feels %g", i, f)
+		}
+	}
+	shift := vec3{1, 2, -0.5}
+	if u, want := evaluate(t, am, transform(y, identity3(), shift)).Energy[0], 10*float64(len(heavy))*shift.dot(shift); math.Abs(u-want) > 1e-9*want {
+		t.Errorf("translated reference: %g, want lambda N_heavy |t|^2 = %g", u, want)
+	}
+	noise := perturbed(t, make([]float64, len(y)), 1, 0.3, 9)
+	for i := range x {
+		x[i] += noise[i]
+	}
+	checkFiniteDifferences(t, am, x, 1e-6, 1e-6)
+	for _, atoms := range [][]int{{0, 1}, {0, 1, 22}, {0, 1, 1}} {
+		if _, err := New(sys, Options{Align: &AlignOptions{Reference: y, Atoms: atoms}}, ""); err == nil {
+			t.Errorf("atoms %v accepted", atoms)
+		}
 	}
 }

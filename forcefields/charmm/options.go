@@ -64,6 +64,13 @@ type AlignOptions struct {
 	Lambda float64
 	// MaxAngle in radians; 0 means pi/3, the thesis' value.
 	MaxAngle float64
+	// Atoms (0-based) whose centroid and Kabsch rotation define the
+	// alignment and which alone feel the penalty; nil means every atom,
+	// the thesis' choice. The heavy atoms are the choice for a flow that
+	// generates them and places its hydrogens: the hydrogens then move
+	// without shifting the alignment, so a flow move that carries them
+	// over from the walker does not pay for it in penalty.
+	Atoms []int
 }
 
 func (o *Options) withDefaults(fileDielectric float64) (Options, error) {
@@ -115,6 +122,9 @@ func (o *Options) withDefaults(fileDielectric float64) (Options, error) {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				return out, fmt.Errorf("alignment penalty: the reference configuration has a non-finite coordinate")
 			}
+		}
+		if al.Atoms != nil && len(al.Atoms) < 3 {
+			return out, fmt.Errorf("alignment penalty: %d atoms cannot fix an orientation, need at least 3", len(al.Atoms))
 		}
 		out.Align = &al
 	}

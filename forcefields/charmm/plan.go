@@ -248,6 +248,13 @@ func Compile(sys *topology.System, opts Options) (*Plan, error) {
 		if len(o.Align.Reference) != 3*n {
 			return nil, fmt.Errorf("alignment penalty: the reference has %d coordinates, want %d (%d atoms)", len(o.Align.Reference), 3*n, n)
 		}
+		seen := make([]bool, n)
+		for _, a := range o.Align.Atoms {
+			if a < 0 || a >= n || seen[a] {
+				return nil, fmt.Errorf("alignment penalty: atom index %d out of range 0..%d or repeated", a, n-1)
+			}
+			seen[a] = true
+		}
 		p.align = newAlignment(o.Align)
 	}
 	return p, nil
