@@ -122,8 +122,8 @@ func (m *Model) Evaluate(ctx context.Context, b *forcefields.Batch) error {
 			b.Energy[c] = m.kernel(m.plan, x, f, terms, s)
 		}
 	}
-	// About four ranges per worker balance the load without much
-	// bookkeeping.
+	// About sixteen ranges per worker balance the load without much
+	// bookkeeping, and leave a short tail when a helper starts late.
 	parallel.For(n, m.workers, max(1, n/(16*m.workers)), run)
 	return nil
 }
