@@ -123,9 +123,6 @@ func (o *Options) withDefaults(fileDielectric float64) (Options, error) {
 				return out, fmt.Errorf("alignment penalty: the reference configuration has a non-finite coordinate")
 			}
 		}
-		if al.Atoms != nil && len(al.Atoms) < 3 {
-			return out, fmt.Errorf("alignment penalty: %d atoms cannot fix an orientation, need at least 3", len(al.Atoms))
-		}
 		out.Align = &al
 	}
 	return out, nil

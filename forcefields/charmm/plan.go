@@ -248,6 +248,9 @@ func Compile(sys *topology.System, opts Options) (*Plan, error) {
 		if len(o.Align.Reference) != 3*n {
 			return nil, fmt.Errorf("alignment penalty: the reference has %d coordinates, want %d (%d atoms)", len(o.Align.Reference), 3*n, n)
 		}
+		if o.Align.Atoms != nil && len(o.Align.Atoms) < 3 {
+			return nil, fmt.Errorf("alignment penalty: %d atoms cannot fix an orientation, need at least 3", len(o.Align.Atoms))
+		}
 		seen := make([]bool, n)
 		for _, a := range o.Align.Atoms {
 			if a < 0 || a >= n || seen[a] {
