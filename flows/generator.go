@@ -17,6 +17,13 @@ import (
 // With no placed atoms it is the flow itself on all coordinates (the double
 // wells). Configurations are rows of 3 * Atoms numbers (atoms in the
 // topology's order) or of Dim numbers for a flow without atoms.
+//
+// A stochastic placer (GeneratorSpec.Stochastic) draws each placed atom
+// from a Gaussian around the network's position, with a learnt width per
+// axis of its local frame: the conditional density for the hydrogens that
+// the thesis proposes (section 9.2) in its simplest form, one conditional
+// affine layer. z then has a part per placed atom after the flow's, the
+// generator has a density over every coordinate, and G(F(x)) = x.
 type Generator struct {
 	Flow *Flow
 	// Spec is what the generator was built from.
@@ -30,6 +37,9 @@ type Generator struct {
 
 	heavy   []float64 // the flow's side of the last kept pass, n x 3 Ng
 	scratch []float64
+	// zh holds the placed atoms' latent rows of the last kept pass of a
+	// stochastic generator, n x 3 Np.
+	zh []float64
 }
 
 // GeneratorSpec describes a generator.
@@ -54,6 +64,9 @@ type GeneratorSpec struct {
 	// in the global frame). -1, -1 keeps an atom's offset global, and so do
 	// specs without Frames (flows saved before them).
 	Frames []int `json:",omitempty"`
+	// Stochastic makes the placer draw each placed atom from a Gaussian
+	// around its position (see Generator).
+	Stochastic bool `json:",omitempty"`
 	// PlacerHidden and PlacerLayers shape the placer: PlacerLayers hidden
 	// layers of PlacerHidden units (the thesis: three dense layers of width
 	// 512, i.e. 2 hidden layers). Defaults 512 and 2.
@@ -130,6 +143,9 @@ func checkAtoms(gs GeneratorSpec) error {
 			return fmt.Errorf("flows: the parent %d of placed atom %d is not generated", p, gs.Placed[i])
 		}
 	}
+	if gs.Stochastic && len(gs.Placed) == 0 {
+		return fmt.Errorf("flows: a stochastic placer needs placed atoms")
+	}
 	if len(gs.Frames) > 0 {
 		if len(gs.Frames) != 2*len(gs.Placed) {
 			return fmt.Errorf("flows: %d frame atoms for %d placed atoms (2 each)", len(gs.Frames), len(gs.Placed))
@@ -148,7 +164,16 @@ func checkAtoms(gs GeneratorSpec) error {
 }
 
 // LatentDim is the dimension of z; Dim that of a configuration x.
-func (g *Generator) LatentDim() int { return g.Flow.Dim() }
+func (g *Generator) LatentDim() int { return g.Flow.Dim() + g.placedLatent() }
+
+// placedLatent is the size of the placed atoms' part of z: 3 per placed
+// atom for a stochastic placer, none for a deterministic one.
+func (g *Generator) placedLatent() int {
+	if g.Spec.Stochastic {
+		return 3 * len(g.Spec.Placed)
+	}
+	return 0
+}
 func (g *Generator) Dim() int {
 	if g.Spec.Atoms > 0 {
 		return 3 * g.Spec.Atoms
@@ -165,10 +190,21 @@ func (g *Generator) Forward(n int, z, x, ld []float64, keep bool) {
 		return
 	}
 	heavy := g.heavyBuffer(n, keep)
-	g.Flow.Forward(n, z, heavy, ld, keep)
-	g.scatter(n, heavy, x)
-	if g.placer != nil {
-		g.place(n, heavy, x, keep)
+	if !g.Spec.Stochastic {
+		g.Flow.Forward(n, z, heavy, ld, keep)
+		g.scatter(n, heavy, x)
+		if g.placer != nil {
+			g.place(n, heavy, x, nil)
+		}
+	} else {
+		zc, zh := g.splitLatent(n, z, keep)
+		g.Flow.Forward(n, zc, heavy, ld, keep)
+		g.scatter(n, heavy, x)
+		g.place(n, heavy, x, zh)
+		s := g.placer.sumLogSigma(g.Flow.Params.Values)
+		for r := range ld[:n] {
+			ld[r] += s
+		}
 	}
 	g.keptN, g.keptDir, g.placeN = 0, Generate, 0
 	if keep {
@@ -184,9 +220,13 @@ func (g *Generator) Inverse(n int, x, z, ld []float64, keep bool) {
 		g.keptN, g.keptDir = g.Flow.keptN, Invert
 		return
 	}
-	heavy := g.heavyBuffer(n, false)
-	g.gather(n, x, heavy)
-	g.Flow.Inverse(n, heavy, z, ld, keep)
+	if !g.Spec.Stochastic {
+		heavy := g.heavyBuffer(n, false)
+		g.gather(n, x, heavy)
+		g.Flow.Inverse(n, heavy, z, ld, keep)
+	} else {
+		g.invertStochastic(n, x, z, ld, keep)
+	}
 	g.keptN, g.keptDir, g.placeN = 0, Invert, 0
 	if keep {
 		g.keptN = n
@@ -215,6 +255,9 @@ func (g *Generator) VJP(dout, dld, din []float64) error {
 		return fmt.Errorf("flows: no pass was kept for a vector-Jacobian product")
 	}
 	ng := 3 * len(g.Spec.Generated)
+	if g.Spec.Stochastic {
+		return g.stochasticVJP(n, dout, dld, din)
+	}
 	if g.keptDir == Invert {
 		if len(din) < n*g.Dim() {
 			return fmt.Errorf("flows: %d input cotangents for %d rows of %d", len(din), n, g.Dim())
@@ -233,7 +276,7 @@ func (g *Generator) VJP(dout, dld, din []float64) error {
 	g.scratch = grow(g.scratch, n*ng)
 	g.gather(n, dout, g.scratch)
 	if g.placer != nil {
-		g.placeBackward(n, dout, g.scratch)
+		g.placeBackward(n, dout, g.scratch, nil, nil, nil)
 	}
 	return g.Flow.VJP(g.scratch, dld, din)
 }
@@ -253,10 +296,20 @@ func (g *Generator) Sample(n int, rng *rand.Rand, keep bool) (z, x, logp []float
 	return z, x, logp
 }
 
-// LogProb returns log p_G of n configurations (of their generated atoms).
+// LogProb returns log p_G of n configurations (of their generated atoms,
+// or of every atom for a stochastic placer).
 func (g *Generator) LogProb(n int, x []float64) []float64 {
 	if g.Spec.Atoms == 0 {
 		return g.Flow.LogProb(n, x)
+	}
+	if g.Spec.Stochastic {
+		d := g.LatentDim()
+		z, logp := make([]float64, n*d), make([]float64, n)
+		g.invertStochastic(n, x, z, logp, false)
+		for r := range logp {
+			logp[r] += g.Flow.LogBase(z[r*d : (r+1)*d])
+		}
+		return logp
 	}
 	heavy := make([]float64, n*3*len(g.Spec.Generated))
 	g.gather(n, x, heavy)
@@ -294,47 +347,82 @@ func (g *Generator) scatter(n int, heavy, x []float64) {
 	}
 }
 
-// place runs the placer on chunks of rows in parallel.
-func (g *Generator) place(n int, heavy, x []float64, keep bool) {
+// place runs the placer on chunks of rows in parallel; zh are the placed
+// atoms' latent rows of a stochastic placement, nil for the placer's (or
+// the Gaussians') positions.
+func (g *Generator) place(n int, heavy, x, zh []float64) {
 	chunks := min(g.Flow.workers, max(1, n/16))
 	for len(g.caches) < chunks {
 		g.caches = append(g.caches, &placerCache{})
 	}
-	ng, N := 3*len(g.Spec.Generated), g.Dim()
+	ng, N, np := 3*len(g.Spec.Generated), g.Dim(), 3*len(g.Spec.Placed)
 	p := g.Flow.Params.Values
 	parallel.For(chunks, chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			a, b := c*n/chunks, (c+1)*n/chunks
-			g.placer.place(p, b-a, heavy[a*ng:b*ng], x[a*N:b*N], g.caches[c])
+			var zc []float64
+			if zh != nil {
+				zc = zh[a*np : b*np]
+			}
+			// The caches always hold the last pass.
+			g.placer.place(p, b-a, heavy[a*ng:b*ng], x[a*N:b*N], zc, g.caches[c])
 		}
 	})
-	_ = keep // the caches always hold the last pass
 }
 
-func (g *Generator) placeBackward(n int, dout, dheavy []float64) {
+// placeBackward backpropagates through the last place, kept in the
+// caches; zh, dzh and dld are nil after a deterministic one.
+func (g *Generator) placeBackward(n int, dout, dheavy, zh, dzh, dld []float64) {
 	chunks := min(g.Flow.workers, max(1, n/16))
-	ng, N := 3*len(g.Spec.Generated), g.Dim()
+	ng, N, np := 3*len(g.Spec.Generated), g.Dim(), 3*len(g.Spec.Placed)
 	p := g.Flow.Params.Values
 	grads := make([][]float64, chunks)
 	parallel.For(chunks, chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			a, b := c*n/chunks, (c+1)*n/chunks
-			grads[c] = g.placer.backward(p, b-a, g.heavy[a*ng:b*ng], dout[a*N:b*N], dheavy[a*ng:b*ng], g.caches[c])
+			var zc, dzc, dldc []float64
+			if zh != nil {
+				zc, dzc, dldc = zh[a*np:b*np], dzh[a*np:b*np], dld[a:b]
+			}
+			grads[c] = g.placer.backward(p, b-a, g.heavy[a*ng:b*ng], dout[a*N:b*N], dheavy[a*ng:b*ng], zc, dzc, dldc, g.caches[c])
 		}
 	})
+	g.addPlacerGrads(grads, chunks, zh != nil)
+}
+
+// addPlacerGrads adds the chunks' gradients of the placer's network, and
+// of its log widths when they were computed, into Flow.Grad.
+func (g *Generator) addPlacerGrads(grads [][]float64, chunks int, widths bool) {
+	dst := g.Flow.Grad[g.placer.lo:g.placer.hi]
 	for _, gr := range grads {
-		dst := g.Flow.Grad[g.placer.lo:g.placer.hi]
 		for i, v := range gr {
 			dst[i] += v
 		}
 	}
+	if !widths {
+		return
+	}
+	ls := g.placer.logSigma.Of(g.Flow.Grad)
+	for c := 0; c < chunks; c++ {
+		for i, v := range g.caches[c].gsig {
+			ls[i] += v
+		}
+	}
 }
 
-// GeneratedAtoms lists the atoms the flow generates, nil for a flow on
-// plain coordinates.
+// GeneratedAtoms lists the atoms the generator's density covers, nil for a
+// flow on plain coordinates: the flow's, and with a stochastic placer the
+// placed atoms too.
 func (g *Generator) GeneratedAtoms() []int {
 	if g.Spec.Atoms == 0 {
 		return nil
+	}
+	if g.Spec.Stochastic {
+		all := make([]int, g.Spec.Atoms)
+		for i := range all {
+			all[i] = i
+		}
+		return all
 	}
 	return g.Spec.Generated
 }
@@ -395,7 +483,7 @@ func (g *Generator) Place(n int, x []float64, keep bool) {
 	heavy := g.heavyBuffer(n, keep)
 	g.gather(n, x, heavy)
 	g.Flow.sync32()
-	g.place(n, heavy, x, keep)
+	g.place(n, heavy, x, nil)
 	g.keptN, g.placeN = 0, 0
 	if keep {
 		g.placeN = n
@@ -417,6 +505,6 @@ func (g *Generator) PlacerVJP(dout []float64) error {
 		return fmt.Errorf("flows: %d cotangents for %d rows of %d", len(dout), n, g.Dim())
 	}
 	g.scratch = grow(g.scratch, n*3*len(g.Spec.Generated))
-	g.placeBackward(n, dout, g.scratch)
+	g.placeBackward(n, dout, g.scratch, nil, nil, nil)
 	return nil
 }

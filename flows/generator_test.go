@@ -143,6 +143,12 @@ func TestGeneratorRoundTrip(t *testing.T) {
 func TestGeneratorVJP(t *testing.T) {
 	t.Run("global offsets", func(t *testing.T) { checkGeneratorVJP(t, toyMolecule(t, "")) })
 	t.Run("local frames", func(t *testing.T) { checkGeneratorVJP(t, framedMolecule(t, "")) })
+	t.Run("stochastic, global offsets", func(t *testing.T) {
+		spec := toySpec("")
+		spec.Stochastic = true
+		checkGeneratorVJP(t, newToy(t, spec))
+	})
+	t.Run("stochastic, local frames", func(t *testing.T) { checkGeneratorVJP(t, stochasticMolecule(t)) })
 }
 
 func checkGeneratorVJP(t *testing.T, g *Generator) {
@@ -150,9 +156,9 @@ func checkGeneratorVJP(t *testing.T, g *Generator) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	n := 6
 	for _, dir := range []Direction{Generate, Invert} {
-		inDim, outDim := 9, 15
+		inDim, outDim := g.LatentDim(), g.Dim()
 		if dir == Invert {
-			inDim, outDim = 15, 9
+			inDim, outDim = outDim, inDim
 		}
 		in := randRows(rng, n, inDim, 1)
 		w, v := randRows(rng, n, outDim, 1), randRows(rng, 1, n, 1)

@@ -24,6 +24,9 @@ type Placer struct {
 	// frame holds, per placed atom, the places of its frame atoms A and B
 	// among the generated (-1 for a global offset).
 	frame [][2]int
+	// logSigma, for a stochastic placer (GeneratorSpec.Stochastic), holds
+	// the log of the Gaussian's width per placed coordinate in its frame.
+	logSigma nn.Param
 }
 
 type placerCache struct {
@@ -36,6 +39,9 @@ type placerCache struct {
 	dx               []float64
 	grad             []float64
 	grad32           []float32
+	// For a stochastic placer: the widths, the gradient of their logs, and
+	// after an inverse pass the placed atoms' vectors from their parents.
+	sig, gsig, rel []float64
 }
 
 func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
@@ -61,6 +67,14 @@ func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
 		p.frame = append(p.frame, f)
 	}
 	p.lo, p.hi = full.Span()
+	if gs.Stochastic {
+		// After the network, so that the widths join the placer's
+		// optimizer group.
+		p.logSigma = s.Add("placer.log_sigma", len(gs.Placed), 3)
+		for i := range p.logSigma.Of(s.Values) {
+			p.logSigma.Of(s.Values)[i] = math.Log(initialSigma)
+		}
+	}
 	// The placer's gradient is gathered per chunk over its own span.
 	p.net = nn.Retype[float64](full, p.lo)
 	return p
@@ -71,19 +85,51 @@ func (p *Placer) useFloat32(p32 *[]float32) {
 	p.net32 = nn.Retype[float32](p.net64, p.lo)
 }
 
+// initialSigma is where a stochastic placer's widths start, in Angstrom:
+// about a C-H bond's thermal spread across it at room temperature, wider
+// than along it, so that maximum likelihood starts with every hydrogen of
+// the data well inside its Gaussian.
+const initialSigma = 0.1
+
+// sigmas returns the stochastic placer's widths, exp(logSigma).
+func (p *Placer) sigmas(params []float64, c *placerCache) []float64 {
+	ls := p.logSigma.Of(params)
+	c.sig = grow(c.sig, len(ls))
+	for i, v := range ls {
+		c.sig[i] = math.Exp(v)
+	}
+	return c.sig
+}
+
+// sumLogSigma is log |det| of a stochastic placer's map from its latent
+// part to the placed coordinates at fixed generated atoms (0 for a
+// deterministic placer): each placed atom is its mean plus its frame times
+// diag(sigma) times its latent numbers, and the frame is orthonormal.
+func (p *Placer) sumLogSigma(params []float64) float64 {
+	var s float64
+	for _, v := range p.logSigma.Of(params) {
+		s += v
+	}
+	return s
+}
+
 // place writes the placed atoms of n configurations x from the generated
-// atoms' coordinates heavy.
-func (p *Placer) place(params []float64, n int, heavy, x []float64, c *placerCache) {
+// atoms' coordinates heavy. A stochastic placer adds sigma * zh (rows of
+// 3 per placed atom, in their frames) to the network's offsets; zh is nil
+// for a deterministic placement (or the Gaussians' means).
+func (p *Placer) place(params []float64, n int, heavy, x, zh []float64, c *placerCache) {
 	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
 	c.out = grow(c.out, n*np)
-	if p.net32 != nil {
-		c.in32 = grow32(c.in32, n*ng)
-		c.out32 = grow32(c.out32, n*np)
-		convert(c.in32, heavy[:n*ng])
-		p.net32.Forward((*p.p32)[p.lo:p.hi], n, c.in32, c.out32, &c.mlp32)
-		convert(c.out, c.out32)
-	} else {
-		p.net.Forward(params[p.lo:p.hi], n, heavy[:n*ng], c.out, &c.mlp)
+	p.offsets(params, n, heavy, c)
+	if zh != nil {
+		// c.out then holds the whole offset, which is what the frame's
+		// cotangent in backward needs.
+		sig := p.sigmas(params, c)
+		for r := 0; r < n; r++ {
+			for k, s := range sig {
+				c.out[r*np+k] += s * zh[r*np+k]
+			}
+		}
 	}
 	for r := 0; r < n; r++ {
 		row := x[r*N : (r+1)*N]
@@ -102,6 +148,22 @@ func (p *Placer) place(params []float64, n int, heavy, x []float64, c *placerCac
 				row[3*a+k] = row[3*par+k] + off[0]*e[0][k] + off[1]*e[1][k] + off[2]*e[2][k]
 			}
 		}
+	}
+}
+
+// offsets runs the network: c.out gets the placed atoms' offsets (the
+// Gaussians' means for a stochastic placer) of n rows of generated atoms.
+func (p *Placer) offsets(params []float64, n int, heavy []float64, c *placerCache) {
+	np, ng := 3*len(p.spec.Placed), 3*len(p.spec.Generated)
+	c.out = grow(c.out, n*np)
+	if p.net32 != nil {
+		c.in32 = grow32(c.in32, n*ng)
+		c.out32 = grow32(c.out32, n*np)
+		convert(c.in32, heavy[:n*ng])
+		p.net32.Forward((*p.p32)[p.lo:p.hi], n, c.in32, c.out32, &c.mlp32)
+		convert(c.out, c.out32)
+	} else {
+		p.net.Forward(params[p.lo:p.hi], n, heavy[:n*ng], c.out[:n*np], &c.mlp)
 	}
 }
 
@@ -183,8 +245,11 @@ func add3(a, b vec3) vec3 { return vec3{a[0] + b[0], a[1] + b[1], a[2] + b[2]} }
 
 // backward takes the cotangents dout of whole configurations, adds the
 // cotangents of the generated atoms' coordinates into dheavy and returns
-// this chunk's gradient of the placer's parameters (its span only).
-func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy []float64, c *placerCache) []float64 {
+// this chunk's gradient of the placer's network (its span only). After a
+// stochastic placement (zh not nil) it also writes the cotangents of zh
+// into dzh and leaves the gradient of the log widths in c.gsig, with dld
+// the cotangents of the rows' log-determinants (which hold sum log sigma).
+func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy, zh, dzh, dld []float64, c *placerCache) []float64 {
 	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
 	c.dnet = grow(c.dnet, n*np)
 	c.dx = grow(c.dx, n*ng)
@@ -218,6 +283,29 @@ func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy []float64
 			localFrameBackward(e, f, g, par, p.frame[j][0], p.frame[j][1], dh)
 		}
 	}
+	if zh != nil {
+		// offset = mean + sigma zh: zh gets sigma times the mean's
+		// cotangent, log sigma gets sigma zh times it plus the
+		// log-determinant's.
+		sig := p.sigmas(params, c)
+		c.gsig = grow(c.gsig, np)
+		clear(c.gsig)
+		for r := 0; r < n; r++ {
+			for k, s := range sig {
+				d := c.dnet[r*np+k]
+				dzh[r*np+k] = s * d
+				c.gsig[k] += s*zh[r*np+k]*d + dld[r]
+			}
+		}
+	}
+	p.netBackward(params, n, heavy, dheavy, c)
+	return c.grad
+}
+
+// netBackward backpropagates c.dnet, the cotangents of the network's
+// outputs, into c.grad and adds the inputs' into dheavy.
+func (p *Placer) netBackward(params []float64, n int, heavy, dheavy []float64, c *placerCache) {
+	np, ng := 3*len(p.spec.Placed), 3*len(p.spec.Generated)
 	if p.net32 != nil {
 		c.d32 = grow32(c.d32, n*np)
 		c.dx32 = grow32(c.dx32, n*ng)
@@ -233,5 +321,86 @@ func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy []float64
 	for i, v := range c.dx {
 		dheavy[i] += v
 	}
+}
+
+// invert writes the latent numbers zh of the placed atoms of n
+// configurations x given their generated atoms heavy: each atom's offset
+// from its parent in its frame, less the network's mean, over sigma. It
+// keeps in c what invertBackward needs.
+func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *placerCache) {
+	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
+	p.offsets(params, n, heavy, c)
+	sig := p.sigmas(params, c)
+	c.rel = grow(c.rel, n*np)
+	for r := 0; r < n; r++ {
+		row, hv := x[r*N:(r+1)*N], heavy[r*ng:(r+1)*ng]
+		for j, a := range p.spec.Placed {
+			par := p.spec.Parents[j]
+			d := vec3{row[3*a] - row[3*par], row[3*a+1] - row[3*par+1], row[3*a+2] - row[3*par+2]}
+			copy(c.rel[r*np+3*j:r*np+3*j+3], d[:])
+			local := d
+			if p.frame[j][0] >= 0 {
+				e, _ := localFrame(hv, p.slot[j], p.frame[j][0], p.frame[j][1])
+				local = vec3{dot3(d, e[0]), dot3(d, e[1]), dot3(d, e[2])}
+			}
+			for i := 0; i < 3; i++ {
+				k := r*np + 3*j + i
+				zh[k] = (local[i] - c.out[k]) / sig[3*j+i]
+			}
+		}
+	}
+}
+
+// invertBackward backpropagates the cotangents dzh of the latent numbers
+// of the last invert's rows, and dld of their log-determinants (which
+// hold -sum log sigma): the generated atoms' cotangents are added into
+// dheavy, the placed atoms' written into dplaced (3 per placed atom), the
+// log widths' gradient left in c.gsig, and the network's returned.
+func (p *Placer) invertBackward(params []float64, n int, heavy, zh, dzh, dld, dheavy, dplaced []float64, c *placerCache) []float64 {
+	np, ng := 3*len(p.spec.Placed), 3*len(p.spec.Generated)
+	sig := p.sigmas(params, c)
+	c.dnet = grow(c.dnet, n*np)
+	c.dx = grow(c.dx, n*ng)
+	c.grad = grow(c.grad, p.hi-p.lo)
+	clear(c.grad)
+	c.gsig = grow(c.gsig, np)
+	clear(c.gsig)
+	for r := 0; r < n; r++ {
+		hv, dh := heavy[r*ng:(r+1)*ng], dheavy[r*ng:(r+1)*ng]
+		for j := range p.spec.Placed {
+			par := p.slot[j]
+			// zh = (local - mean) / sigma, local_i = e_i . d, d = x_H - x_P.
+			var a vec3
+			for i := 0; i < 3; i++ {
+				k := r*np + 3*j + i
+				a[i] = dzh[k] / sig[3*j+i]
+				c.dnet[k] = -a[i]
+				c.gsig[3*j+i] += -dzh[k]*zh[k] - dld[r]
+			}
+			dd := a
+			if p.frame[j][0] >= 0 {
+				e, f := localFrame(hv, par, p.frame[j][0], p.frame[j][1])
+				d := vec3(c.rel[r*np+3*j : r*np+3*j+3])
+				var g [3]vec3
+				for i := 0; i < 3; i++ {
+					for k := 0; k < 3; k++ {
+						g[i][k] = a[i] * d[k]
+					}
+				}
+				dd = vec3{}
+				for i := 0; i < 3; i++ {
+					for k := 0; k < 3; k++ {
+						dd[k] += a[i] * e[i][k]
+					}
+				}
+				localFrameBackward(e, f, g, par, p.frame[j][0], p.frame[j][1], dh)
+			}
+			copy(dplaced[r*np+3*j:r*np+3*j+3], dd[:])
+			for k := 0; k < 3; k++ {
+				dh[3*par+k] -= dd[k]
+			}
+		}
+	}
+	p.netBackward(params, n, heavy, dheavy, c)
 	return c.grad
 }

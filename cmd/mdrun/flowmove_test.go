@@ -100,20 +100,31 @@ output: {dataset: 5}
 }
 
 // TestRunFlowProposalsDialanine runs Langevin dynamics of dialanine mixed
-// with proposals from a (small, briefly trained) molecular flow that
-// places its hydrogens: the flow move runs on the embedded system, its
-// proposals are counted, and every walker's energy stays finite.
+// with proposals from a (small, briefly trained) molecular flow: one that
+// places its hydrogens (the move carries the walker's) and one that
+// samples them (a density over every atom, proposed whole). The flow move
+// runs on the embedded system, its proposals are counted, and every
+// walker's energy stays finite.
 func TestRunFlowProposalsDialanine(t *testing.T) {
+	t.Run("placed hydrogens", func(t *testing.T) {
+		checkFlowProposalsDialanine(t, `flow: {options: {blocks: "2", hidden: "16"}}
+placer: {steps: 30, batch: 64, lr: 1e-3}`, true)
+	})
+	t.Run("sampled hydrogens", func(t *testing.T) {
+		checkFlowProposalsDialanine(t, `flow: {options: {blocks: "2", hidden: "16", hydrogens: sample}}`, false)
+	})
+}
+
+func checkFlowProposalsDialanine(t *testing.T, flowConfig string, placed bool) {
 	dir := t.TempDir()
 	ref, _ := filepath.Abs("../../data/systems/dialanine/dialanine.pdb")
 	data := exampleData(t, &engine.TrainConfig{})
 	train := writeConfig(t, dir, fmt.Sprintf(`data: %s
 forcefield: {clip: {all: 1000}, align: {reference: %s, lambda: 10}}
-flow: {options: {blocks: "2", hidden: "16"}}
-placer: {steps: 30, batch: 64, lr: 1e-3}
+%s
 pretrain: {steps: 60, batch: 64, lr: 1e-3}
 output: {dir: %s, prefix: dia}
-`, data, ref, dir))
+`, data, ref, flowConfig, dir))
 	if code, _, errs := mdrun(t, "train", "-c", train, "--quiet"); code != exitOK {
 		t.Fatalf("mdrun train: exit %d: %s", code, errs)
 	}
@@ -174,9 +185,10 @@ output: {dataset: 20, prefix: run}
 			t.Errorf("%s: ESS %v, forward ESS %v", tg.Name, tg.ESS, tg.ForwardESS)
 		}
 		// The data's modes also get their energy with the placer's
-		// hydrogens.
+		// hydrogens, when it places them.
 		for _, m := range tg.Modes {
-			if (m.ReferenceMedianBetaU == nil) != (m.ReferencePlacedMedianBetaU == nil) ||
+			if placed && (m.ReferenceMedianBetaU == nil) != (m.ReferencePlacedMedianBetaU == nil) ||
+				!placed && m.ReferencePlacedMedianBetaU != nil ||
 				(m.ReferencePlacedMedianBetaU != nil && math.IsNaN(*m.ReferencePlacedMedianBetaU)) {
 				t.Errorf("%s, mode %s: median beta U of the data %v, with placed hydrogens %v", tg.Name, m.Mode, m.ReferenceMedianBetaU, m.ReferencePlacedMedianBetaU)
 			}

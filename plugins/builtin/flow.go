@@ -111,17 +111,20 @@ func FlowSpec(o map[string]string) (flows.GeneratorSpec, error) {
 		if err != nil {
 			return gs, err
 		}
-		place := true
+		place, sample := true, false
 		switch o["hydrogens"] {
 		case "", "place":
+		case "sample":
+			sample = true
 		case "generate":
 			place = false
 		default:
-			return gs, fmt.Errorf("option hydrogens=%q: expected place or generate", o["hydrogens"])
+			return gs, fmt.Errorf("option hydrogens=%q: expected place, sample or generate", o["hydrogens"])
 		}
 		if gs, err = flows.MoleculeSpec(psf, confs.X[:3*len(psf.Atoms)], place, sp); err != nil {
 			return gs, err
 		}
+		gs.Stochastic = sample && len(gs.Placed) > 0
 	case sp.Dim > 0:
 		gs = flows.GeneratorSpec{Flow: sp}
 	default:

@@ -167,7 +167,7 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		return fmt.Errorf("option data: training the placer, pre-training and data losses need a dataset")
 	}
 	if plan.placerSteps > 0 && len(svc.Flow.Info().GetGeneratedAtoms())*3 == svc.Flow.Dim() {
-		return fmt.Errorf("option placer_steps: the flow generates every atom; there is no placer to train")
+		return fmt.Errorf("option placer_steps: the flow has a density over every atom (hydrogens generated or sampled); there is no deterministic placer to train, pre-training fits a sampling one")
 	}
 	if plan.steps > 0 && len(svc.Losses) == 0 {
 		return fmt.Errorf("steps %d without a loss: the host must give one", plan.steps)
