@@ -64,6 +64,14 @@ type GeneratorSpec struct {
 	// in the global frame). -1, -1 keeps an atom's offset global, and so do
 	// specs without Frames (flows saved before them).
 	Frames []int `json:",omitempty"`
+	// Interchangeable lists groups of placed atoms (their places in
+	// Placed) that the force field cannot tell apart: the hydrogens of a
+	// methyl or methylene group (one parent, one type, one charge). Every
+	// order of a group's atoms has the same energy and data hold them all
+	// (methyls turn), so a stochastic placer's inverse gives each group
+	// the order its Gaussians make most likely: the flow models one order,
+	// the others are its copies (thesis section 9.5.1).
+	Interchangeable [][]int `json:",omitempty"`
 	// Stochastic makes the placer draw each placed atom from a Gaussian
 	// around its position (see Generator).
 	Stochastic bool `json:",omitempty"`
@@ -141,6 +149,21 @@ func checkAtoms(gs GeneratorSpec) error {
 	for i, p := range gs.Parents {
 		if !gen[p] {
 			return fmt.Errorf("flows: the parent %d of placed atom %d is not generated", p, gs.Placed[i])
+		}
+	}
+	inGroup := make([]bool, len(gs.Placed))
+	for _, grp := range gs.Interchangeable {
+		if len(grp) < 2 || len(grp) > 4 {
+			return fmt.Errorf("flows: a group of %d interchangeable atoms (2 to 4)", len(grp))
+		}
+		for _, j := range grp {
+			if j < 0 || j >= len(gs.Placed) || inGroup[j] {
+				return fmt.Errorf("flows: interchangeable atom %d is not a placed atom or is in two groups", j)
+			}
+			inGroup[j] = true
+			if gs.Parents[j] != gs.Parents[grp[0]] {
+				return fmt.Errorf("flows: the interchangeable atoms %d and %d have different parents", gs.Placed[grp[0]], gs.Placed[j])
+			}
 		}
 	}
 	if gs.Stochastic && len(gs.Placed) == 0 {

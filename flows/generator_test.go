@@ -149,6 +149,7 @@ func TestGeneratorVJP(t *testing.T) {
 		checkGeneratorVJP(t, newToy(t, spec))
 	})
 	t.Run("stochastic, local frames", func(t *testing.T) { checkGeneratorVJP(t, stochasticMolecule(t)) })
+	t.Run("stochastic, interchangeable", func(t *testing.T) { checkGeneratorVJP(t, methylToy(t)) })
 }
 
 func checkGeneratorVJP(t *testing.T, g *Generator) {
@@ -221,6 +222,11 @@ func TestGeneratorRejects(t *testing.T) {
 		"atom twice":           func(g *GeneratorSpec) { g.Placed = []int{1} },
 		"parent not generated": func(g *GeneratorSpec) { g.Parents = []int{2} },
 		"offsets short":        func(g *GeneratorSpec) { g.Offsets = []float64{1} },
+		"group of one":         func(g *GeneratorSpec) { g.Interchangeable = [][]int{{0}} },
+		"group out of range":   func(g *GeneratorSpec) { g.Interchangeable = [][]int{{0, 1}} },
+		"stochastic, no placed": func(g *GeneratorSpec) {
+			g.Generated, g.Placed, g.Parents, g.Offsets, g.Stochastic = []int{0, 1, 2}, nil, nil, nil, true
+		},
 	} {
 		gs := base
 		edit(&gs)

@@ -48,6 +48,7 @@ func MoleculeSpec(psf *topology.PSF, ref []float64, placeHydrogens bool, flow Sp
 				gs.Offsets = append(gs.Offsets, dot3(off, e[0]), dot3(off, e[1]), dot3(off, e[2]))
 			}
 		}
+		gs.Interchangeable = interchangeable(psf, gs.Placed, gs.Parents)
 		if len(gs.Generated)+len(gs.Placed) != n {
 			return GeneratorSpec{}, fmt.Errorf("flows: %d atoms are neither heavy nor hydrogens bonded to a heavy atom (H2, or a hydrogen without bonds?)", n-len(gs.Generated)-len(gs.Placed))
 		}
@@ -58,6 +59,33 @@ func MoleculeSpec(psf *topology.PSF, ref []float64, placeHydrogens bool, flow Sp
 		}
 	}
 	return gs, nil
+}
+
+// interchangeable groups the placed atoms (by their places in placed)
+// that share a parent, a type and a charge: the force field cannot tell
+// them apart (a methyl's or a methylene's hydrogens).
+func interchangeable(psf *topology.PSF, placed, parents []int) [][]int {
+	type key struct {
+		parent int
+		typ    string
+		charge float64
+	}
+	groups := map[key][]int{}
+	var order []key
+	for j, a := range placed {
+		k := key{parents[j], psf.Atoms[a].Type, psf.Atoms[a].Charge}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], j)
+	}
+	var out [][]int
+	for _, k := range order {
+		if g := groups[k]; len(g) >= 2 && len(g) <= 4 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // FrameAtoms chooses the two atoms A and B that with parent P make the

@@ -27,6 +27,9 @@ type Placer struct {
 	// logSigma, for a stochastic placer (GeneratorSpec.Stochastic), holds
 	// the log of the Gaussian's width per placed coordinate in its frame.
 	logSigma nn.Param
+	// orders lists, per group of interchangeable atoms, every order of
+	// the group (permutations of its places in Placed).
+	orders [][][]int
 }
 
 type placerCache struct {
@@ -40,8 +43,12 @@ type placerCache struct {
 	grad             []float64
 	grad32           []float32
 	// For a stochastic placer: the widths, the gradient of their logs, and
-	// after an inverse pass the placed atoms' vectors from their parents.
+	// after an inverse pass the placed atoms' vectors from their parents
+	// and, per row and placed atom, the placed atom whose coordinates it
+	// took (itself unless its group was reordered).
 	sig, gsig, rel []float64
+	src            []int
+	local          []vec3
 }
 
 func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
@@ -67,6 +74,9 @@ func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
 		p.frame = append(p.frame, f)
 	}
 	p.lo, p.hi = full.Span()
+	for _, grp := range gs.Interchangeable {
+		p.orders = append(p.orders, permutations(grp))
+	}
 	if gs.Stochastic {
 		// After the network, so that the widths join the placer's
 		// optimizer group.
@@ -325,30 +335,76 @@ func (p *Placer) netBackward(params []float64, n int, heavy, dheavy []float64, c
 
 // invert writes the latent numbers zh of the placed atoms of n
 // configurations x given their generated atoms heavy: each atom's offset
-// from its parent in its frame, less the network's mean, over sigma. It
-// keeps in c what invertBackward needs.
+// from its parent in its frame, less the network's mean, over sigma, with
+// each group of interchangeable atoms in its likeliest order. It keeps in
+// c what invertBackward needs.
 func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *placerCache) {
-	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
+	np, ng, N, npl := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms, len(p.spec.Placed)
 	p.offsets(params, n, heavy, c)
 	sig := p.sigmas(params, c)
 	c.rel = grow(c.rel, n*np)
+	if cap(c.src) < n*npl {
+		c.src = make([]int, n*npl)
+	}
+	c.src = c.src[:n*npl]
+	if cap(c.local) < npl {
+		c.local = make([]vec3, npl)
+	}
+	local := c.local[:npl]
 	for r := 0; r < n; r++ {
-		row, hv := x[r*N:(r+1)*N], heavy[r*ng:(r+1)*ng]
+		row, hv, src := x[r*N:(r+1)*N], heavy[r*ng:(r+1)*ng], c.src[r*npl:(r+1)*npl]
+		mean := c.out[r*np : (r+1)*np]
 		for j, a := range p.spec.Placed {
 			par := p.spec.Parents[j]
 			d := vec3{row[3*a] - row[3*par], row[3*a+1] - row[3*par+1], row[3*a+2] - row[3*par+2]}
 			copy(c.rel[r*np+3*j:r*np+3*j+3], d[:])
-			local := d
+			local[j] = d
 			if p.frame[j][0] >= 0 {
 				e, _ := localFrame(hv, p.slot[j], p.frame[j][0], p.frame[j][1])
-				local = vec3{dot3(d, e[0]), dot3(d, e[1]), dot3(d, e[2])}
+				local[j] = vec3{dot3(d, e[0]), dot3(d, e[1]), dot3(d, e[2])}
 			}
+			src[j] = j
+		}
+		for g, grp := range p.spec.Interchangeable {
+			best, bestCost := 0, math.Inf(1)
+			for o, order := range p.orders[g] {
+				var cost float64
+				for i, j := range grp {
+					for k := 0; k < 3; k++ {
+						u := (local[order[i]][k] - mean[3*j+k]) / sig[3*j+k]
+						cost += u * u
+					}
+				}
+				if cost < bestCost {
+					best, bestCost = o, cost
+				}
+			}
+			for i, j := range grp {
+				src[j] = p.orders[g][best][i]
+			}
+		}
+		for j := range p.spec.Placed {
 			for i := 0; i < 3; i++ {
 				k := r*np + 3*j + i
-				zh[k] = (local[i] - c.out[k]) / sig[3*j+i]
+				zh[k] = (local[src[j]][i] - mean[3*j+i]) / sig[3*j+i]
 			}
 		}
 	}
+}
+
+// permutations returns every order of the values in set.
+func permutations(set []int) [][]int {
+	if len(set) <= 1 {
+		return [][]int{append([]int(nil), set...)}
+	}
+	var out [][]int
+	for i, first := range set {
+		rest := append(append([]int(nil), set[:i]...), set[i+1:]...)
+		for _, tail := range permutations(rest) {
+			out = append(out, append([]int{first}, tail...))
+		}
+	}
+	return out
 }
 
 // invertBackward backpropagates the cotangents dzh of the latent numbers
@@ -377,10 +433,11 @@ func (p *Placer) invertBackward(params []float64, n int, heavy, zh, dzh, dld, dh
 				c.dnet[k] = -a[i]
 				c.gsig[3*j+i] += -dzh[k]*zh[k] - dld[r]
 			}
+			from := c.src[r*len(p.spec.Placed)+j]
 			dd := a
 			if p.frame[j][0] >= 0 {
 				e, f := localFrame(hv, par, p.frame[j][0], p.frame[j][1])
-				d := vec3(c.rel[r*np+3*j : r*np+3*j+3])
+				d := vec3(c.rel[r*np+3*from : r*np+3*from+3])
 				var g [3]vec3
 				for i := 0; i < 3; i++ {
 					for k := 0; k < 3; k++ {
@@ -395,7 +452,7 @@ func (p *Placer) invertBackward(params []float64, n int, heavy, zh, dzh, dld, dh
 				}
 				localFrameBackward(e, f, g, par, p.frame[j][0], p.frame[j][1], dh)
 			}
-			copy(dplaced[r*np+3*j:r*np+3*j+3], dd[:])
+			copy(dplaced[r*np+3*from:r*np+3*from+3], dd[:])
 			for k := 0; k < 3; k++ {
 				dh[3*par+k] -= dd[k]
 			}

@@ -1,12 +1,15 @@
 package flows
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/flowmd/flowmd/topology"
 )
 
 // stochasticMolecule is framedMolecule with a stochastic placer.
@@ -133,6 +136,137 @@ func TestStochasticPlacerSaves(t *testing.T) {
 	for r, v := range h.LogProb(8, x) {
 		if math.Abs(v-logp[r]) > 1e-9 {
 			t.Errorf("row %d: log p %g after loading, %g before", r, v, logp[r])
+		}
+	}
+}
+
+// methylToy has six atoms: 0, 2, 3 generated; 1 placed on 0; 4 and 5
+// placed on 3 and interchangeable (places 1 and 2 of Placed).
+func methylToy(t *testing.T) *Generator {
+	t.Helper()
+	return newToy(t, GeneratorSpec{
+		Flow:            Spec{Blocks: 2, Hidden: 8, Householder: 1, Scale: true, Seed: 2},
+		Atoms:           6,
+		Generated:       []int{0, 2, 3},
+		Placed:          []int{1, 4, 5},
+		Parents:         []int{0, 3, 3},
+		Offsets:         []float64{1, 0, 0, 0, -1, 0.5, 0, 1, 0.5},
+		Frames:          []int{2, 3, 2, 0, 2, 0},
+		Interchangeable: [][]int{{1, 2}},
+		Stochastic:      true,
+		PlacerHidden:    16,
+	})
+}
+
+// TestStochasticPlacerInterchangeable: swapping two interchangeable atoms
+// changes neither z nor log p (the inverse puts them back in the order
+// the flow models), the flow's own samples come back unchanged, and the
+// VJP through a reordered inverse matches finite differences.
+func TestStochasticPlacerInterchangeable(t *testing.T) {
+	g := methylToy(t)
+	perturb(g, 3)
+	n, d := 16, g.LatentDim()
+	z, x, logp := g.Sample(n, rand.New(rand.NewPCG(8, 8)), false)
+	swapped := append([]float64(nil), x...)
+	for r := 0; r < n; r++ {
+		for k := 0; k < 3; k++ {
+			swapped[r*18+12+k], swapped[r*18+15+k] = x[r*18+15+k], x[r*18+12+k]
+		}
+	}
+	for _, in := range [][]float64{x, swapped} {
+		zz, ld := make([]float64, n*d), make([]float64, n)
+		g.Inverse(n, in, zz, ld, false)
+		for i := range z {
+			if math.Abs(z[i]-zz[i]) > 1e-9 {
+				t.Fatalf("row %d: latent %d is %g, sampled %g", i/d, i%d, zz[i], z[i])
+			}
+		}
+		for r, v := range g.LogProb(n, in) {
+			if math.Abs(v-logp[r]) > 1e-9 {
+				t.Errorf("row %d: log p %g, sampled %g", r, v, logp[r])
+			}
+		}
+	}
+	// The cotangents of a reordered inverse reach the atoms it read.
+	g.Flow.ZeroGrad()
+	zz, ld := make([]float64, n*d), make([]float64, n)
+	g.Inverse(n, swapped, zz, ld, true)
+	rng := rand.New(rand.NewPCG(9, 9))
+	w, v := randRows(rng, n, d, 1), randRows(rng, 1, n, 1)
+	dx := make([]float64, n*18)
+	if err := g.VJP(w, v, dx); err != nil {
+		t.Fatal(err)
+	}
+	loss := func(in []float64) float64 {
+		zz, ld := make([]float64, n*d), make([]float64, n)
+		g.Inverse(n, in, zz, ld, false)
+		var l float64
+		for i := range zz {
+			l += w[i] * zz[i]
+		}
+		for r := range ld {
+			l += v[r] * ld[r]
+		}
+		return l
+	}
+	const h = 1e-6
+	for i := range swapped {
+		old := swapped[i]
+		swapped[i] = old + h
+		lp := loss(swapped)
+		swapped[i] = old - h
+		lm := loss(swapped)
+		swapped[i] = old
+		if fd := (lp - lm) / (2 * h); math.Abs(fd-dx[i]) > 1e-6*(1+math.Abs(fd)) {
+			t.Errorf("coordinate %d: VJP %.10g, finite difference %.10g", i, dx[i], fd)
+		}
+	}
+}
+
+func TestPermutations(t *testing.T) {
+	got := permutations([]int{4, 5, 6})
+	if len(got) != 6 {
+		t.Fatalf("%d orders of 3, want 6: %v", len(got), got)
+	}
+	seen := map[[3]int]bool{}
+	for _, o := range got {
+		seen[[3]int(o)] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("repeated orders: %v", got)
+	}
+}
+
+// TestMoleculeInterchangeable: dialanine's three methyls and butane's two
+// methyls and two methylenes are its groups of interchangeable hydrogens.
+func TestMoleculeInterchangeable(t *testing.T) {
+	for _, c := range []struct {
+		psf   string
+		sizes []int
+	}{
+		{"../data/systems/dialanine/dialanine.psf", []int{3, 3, 3}},
+		{"../data/systems/butane/butane.psf", []int{3, 2, 2, 3}},
+	} {
+		psf, err := topology.ReadPSFFile(c.psf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := MoleculeSpec(psf, make([]float64, 3*len(psf.Atoms)), true, Spec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int
+		for _, g := range gs.Interchangeable {
+			sizes = append(sizes, len(g))
+			for _, j := range g {
+				a, b := psf.Atoms[gs.Placed[j]], psf.Atoms[gs.Placed[g[0]]]
+				if gs.Parents[j] != gs.Parents[g[0]] || a.Type != b.Type || a.Charge != b.Charge {
+					t.Errorf("%s: %s and %s grouped", c.psf, a.Name, b.Name)
+				}
+			}
+		}
+		if fmt.Sprint(sizes) != fmt.Sprint(c.sizes) {
+			t.Errorf("%s: groups of %v, want %v", c.psf, sizes, c.sizes)
 		}
 	}
 }
