@@ -18,11 +18,11 @@ import (
 // wells). Configurations are rows of 3 * Atoms numbers (atoms in the
 // topology's order) or of Dim numbers for a flow without atoms.
 //
-// A stochastic placer (GeneratorSpec.Stochastic) draws each placed atom
-// from a Gaussian around the network's position, with a learnt width per
-// axis of its local frame: the conditional density for the hydrogens that
-// the thesis proposes (section 9.2) in its simplest form, one conditional
-// affine layer. z then has a part per placed atom after the flow's, the
+// A stochastic placer (GeneratorSpec.Stochastic) draws the placed atoms
+// from a Gaussian around the network's positions, correlated among the
+// atoms of one parent (see groupScale): the conditional density for the
+// hydrogens that the thesis proposes (section 9.2) in its simplest form,
+// one conditional affine layer. z then has a part per placed atom after the flow's, the
 // generator has a density over every coordinate, and G(F(x)) = x.
 type Generator struct {
 	Flow *Flow
@@ -72,8 +72,8 @@ type GeneratorSpec struct {
 	// the order its Gaussians make most likely: the flow models one order,
 	// the others are its copies (thesis section 9.5.1).
 	Interchangeable [][]int `json:",omitempty"`
-	// Stochastic makes the placer draw each placed atom from a Gaussian
-	// around its position (see Generator).
+	// Stochastic makes the placer draw the placed atoms from a Gaussian
+	// around their positions (see Generator).
 	Stochastic bool `json:",omitempty"`
 	// PlacerHidden and PlacerLayers shape the placer: PlacerLayers hidden
 	// layers of PlacerHidden units (the thesis: three dense layers of width
@@ -224,7 +224,7 @@ func (g *Generator) Forward(n int, z, x, ld []float64, keep bool) {
 		g.Flow.Forward(n, zc, heavy, ld, keep)
 		g.scatter(n, heavy, x)
 		g.place(n, heavy, x, zh)
-		s := g.placer.sumLogSigma(g.Flow.Params.Values)
+		s := g.placer.scale.logDet(g.Flow.Params.Values)
 		for r := range ld[:n] {
 			ld[r] += s
 		}
@@ -414,20 +414,20 @@ func (g *Generator) placeBackward(n int, dout, dheavy, zh, dzh, dld []float64) {
 }
 
 // addPlacerGrads adds the chunks' gradients of the placer's network, and
-// of its log widths when they were computed, into Flow.Grad.
-func (g *Generator) addPlacerGrads(grads [][]float64, chunks int, widths bool) {
+// of its scale when they were computed, into Flow.Grad.
+func (g *Generator) addPlacerGrads(grads [][]float64, chunks int, scale bool) {
 	dst := g.Flow.Grad[g.placer.lo:g.placer.hi]
 	for _, gr := range grads {
 		for i, v := range gr {
 			dst[i] += v
 		}
 	}
-	if !widths {
+	if !scale {
 		return
 	}
-	ls := g.placer.logSigma.Of(g.Flow.Grad)
+	ls := g.placer.scale.param.Of(g.Flow.Grad)
 	for c := 0; c < chunks; c++ {
-		for i, v := range g.caches[c].gsig {
+		for i, v := range g.caches[c].gscale {
 			ls[i] += v
 		}
 	}

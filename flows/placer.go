@@ -3,6 +3,7 @@ package flows
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/flowmd/flowmd/nn"
 )
@@ -24,9 +25,12 @@ type Placer struct {
 	// frame holds, per placed atom, the places of its frame atoms A and B
 	// among the generated (-1 for a global offset).
 	frame [][2]int
-	// logSigma, for a stochastic placer (GeneratorSpec.Stochastic), holds
-	// the log of the Gaussian's width per placed coordinate in its frame.
-	logSigma nn.Param
+	// scale maps a stochastic placer's latent numbers to offsets
+	// (GeneratorSpec.Stochastic); nil for a deterministic placer.
+	scale *groupScale
+	// parentGroup is, per group of interchangeable atoms, the scale's
+	// group that holds them.
+	parentGroup []int
 	// orders lists, per group of interchangeable atoms, every order of
 	// the group (permutations of its places in Placed).
 	orders [][][]int
@@ -42,13 +46,14 @@ type placerCache struct {
 	dx               []float64
 	grad             []float64
 	grad32           []float32
-	// For a stochastic placer: the widths, the gradient of their logs, and
-	// after an inverse pass the placed atoms' vectors from their parents
-	// and, per row and placed atom, the placed atom whose coordinates it
-	// took (itself unless its group was reordered).
-	sig, gsig, rel []float64
+	// For a stochastic placer: its triangles L, their gradient, and after
+	// an inverse pass the placed atoms' vectors from their parents and,
+	// per row and placed atom, the placed atom whose coordinates it took
+	// (itself unless its group was reordered).
+	L, gscale, rel []float64
 	src            []int
 	local          []vec3
+	y, z, dy       []float64
 }
 
 func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
@@ -78,11 +83,15 @@ func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
 		p.orders = append(p.orders, permutations(grp))
 	}
 	if gs.Stochastic {
-		// After the network, so that the widths join the placer's
+		// After the network, so that the scale joins the placer's
 		// optimizer group.
-		p.logSigma = s.Add("placer.log_sigma", len(gs.Placed), 3)
-		for i := range p.logSigma.Of(s.Values) {
-			p.logSigma.Of(s.Values)[i] = math.Log(initialSigma)
+		p.scale = newGroupScale(s, gs.Parents)
+		for _, grp := range gs.Interchangeable {
+			for g, sg := range p.scale.groups {
+				if slices.Contains(sg, grp[0]) {
+					p.parentGroup = append(p.parentGroup, g)
+				}
+			}
 		}
 	}
 	// The placer's gradient is gathered per chunk over its own span.
@@ -95,38 +104,10 @@ func (p *Placer) useFloat32(p32 *[]float32) {
 	p.net32 = nn.Retype[float32](p.net64, p.lo)
 }
 
-// initialSigma is where a stochastic placer's widths start, in Angstrom:
-// about a C-H bond's thermal spread across it at room temperature, wider
-// than along it, so that maximum likelihood starts with every hydrogen of
-// the data well inside its Gaussian.
-const initialSigma = 0.1
-
-// sigmas returns the stochastic placer's widths, exp(logSigma).
-func (p *Placer) sigmas(params []float64, c *placerCache) []float64 {
-	ls := p.logSigma.Of(params)
-	c.sig = grow(c.sig, len(ls))
-	for i, v := range ls {
-		c.sig[i] = math.Exp(v)
-	}
-	return c.sig
-}
-
-// sumLogSigma is log |det| of a stochastic placer's map from its latent
-// part to the placed coordinates at fixed generated atoms (0 for a
-// deterministic placer): each placed atom is its mean plus its frame times
-// diag(sigma) times its latent numbers, and the frame is orthonormal.
-func (p *Placer) sumLogSigma(params []float64) float64 {
-	var s float64
-	for _, v := range p.logSigma.Of(params) {
-		s += v
-	}
-	return s
-}
-
 // place writes the placed atoms of n configurations x from the generated
-// atoms' coordinates heavy. A stochastic placer adds sigma * zh (rows of
-// 3 per placed atom, in their frames) to the network's offsets; zh is nil
-// for a deterministic placement (or the Gaussians' means).
+// atoms' coordinates heavy. A stochastic placer adds L zh (zh in rows of
+// 3 per placed atom) to the network's offsets; zh is nil for a
+// deterministic placement (or the Gaussians' means).
 func (p *Placer) place(params []float64, n int, heavy, x, zh []float64, c *placerCache) {
 	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
 	c.out = grow(c.out, n*np)
@@ -134,11 +115,9 @@ func (p *Placer) place(params []float64, n int, heavy, x, zh []float64, c *place
 	if zh != nil {
 		// c.out then holds the whole offset, which is what the frame's
 		// cotangent in backward needs.
-		sig := p.sigmas(params, c)
+		c.L = p.scale.matrices(params, c.L)
 		for r := 0; r < n; r++ {
-			for k, s := range sig {
-				c.out[r*np+k] += s * zh[r*np+k]
-			}
+			p.scale.apply(c.L, zh[r*np:(r+1)*np], c.out[r*np:(r+1)*np])
 		}
 	}
 	for r := 0; r < n; r++ {
@@ -257,8 +236,8 @@ func add3(a, b vec3) vec3 { return vec3{a[0] + b[0], a[1] + b[1], a[2] + b[2]} }
 // cotangents of the generated atoms' coordinates into dheavy and returns
 // this chunk's gradient of the placer's network (its span only). After a
 // stochastic placement (zh not nil) it also writes the cotangents of zh
-// into dzh and leaves the gradient of the log widths in c.gsig, with dld
-// the cotangents of the rows' log-determinants (which hold sum log sigma).
+// into dzh and leaves the scale's gradient in c.gscale, with dld the
+// cotangents of the rows' log-determinants (which hold log |det L|).
 func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy, zh, dzh, dld []float64, c *placerCache) []float64 {
 	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
 	c.dnet = grow(c.dnet, n*np)
@@ -294,18 +273,11 @@ func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy, zh, dzh,
 		}
 	}
 	if zh != nil {
-		// offset = mean + sigma zh: zh gets sigma times the mean's
-		// cotangent, log sigma gets sigma zh times it plus the
-		// log-determinant's.
-		sig := p.sigmas(params, c)
-		c.gsig = grow(c.gsig, np)
-		clear(c.gsig)
+		// offset = mean + L zh: the mean's cotangent is the offset's.
+		c.gscale = grow(c.gscale, p.scale.param.Size)
+		clear(c.gscale)
 		for r := 0; r < n; r++ {
-			for k, s := range sig {
-				d := c.dnet[r*np+k]
-				dzh[r*np+k] = s * d
-				c.gsig[k] += s*zh[r*np+k]*d + dld[r]
-			}
+			p.scale.backward(c.L, zh[r*np:(r+1)*np], c.dnet[r*np:(r+1)*np], dld[r], dzh[r*np:(r+1)*np], c.gscale)
 		}
 	}
 	p.netBackward(params, n, heavy, dheavy, c)
@@ -334,14 +306,14 @@ func (p *Placer) netBackward(params []float64, n int, heavy, dheavy []float64, c
 }
 
 // invert writes the latent numbers zh of the placed atoms of n
-// configurations x given their generated atoms heavy: each atom's offset
-// from its parent in its frame, less the network's mean, over sigma, with
-// each group of interchangeable atoms in its likeliest order. It keeps in
-// c what invertBackward needs.
+// configurations x given their generated atoms heavy: L^-1 times each
+// atom's offset from its parent in its frame less the network's mean,
+// with each group of interchangeable atoms in its likeliest order (least
+// |z|^2). It keeps in c what invertBackward needs.
 func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *placerCache) {
 	np, ng, N, npl := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms, len(p.spec.Placed)
 	p.offsets(params, n, heavy, c)
-	sig := p.sigmas(params, c)
+	c.L = p.scale.matrices(params, c.L)
 	c.rel = grow(c.rel, n*np)
 	if cap(c.src) < n*npl {
 		c.src = make([]int, n*npl)
@@ -351,6 +323,23 @@ func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *plac
 		c.local = make([]vec3, npl)
 	}
 	local := c.local[:npl]
+	c.y, c.z = grow(c.y, np), grow(c.z, np)
+	// groupZ solves scale group g with the sources src.
+	groupZ := func(g int, src []int, mean []float64) float64 {
+		grp := p.scale.groups[g]
+		y, z := c.y[:3*len(grp)], c.z[:3*len(grp)]
+		for i, j := range grp {
+			for k := 0; k < 3; k++ {
+				y[3*i+k] = local[src[j]][k] - mean[3*j+k]
+			}
+		}
+		p.scale.solveGroup(g, c.L, y, z)
+		var s float64
+		for _, v := range z {
+			s += v * v
+		}
+		return s
+	}
 	for r := 0; r < n; r++ {
 		row, hv, src := x[r*N:(r+1)*N], heavy[r*ng:(r+1)*ng], c.src[r*npl:(r+1)*npl]
 		mean := c.out[r*np : (r+1)*np]
@@ -365,28 +354,24 @@ func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *plac
 			}
 			src[j] = j
 		}
-		for g, grp := range p.spec.Interchangeable {
+		for ig, grp := range p.spec.Interchangeable {
 			best, bestCost := 0, math.Inf(1)
-			for o, order := range p.orders[g] {
-				var cost float64
+			for o, order := range p.orders[ig] {
 				for i, j := range grp {
-					for k := 0; k < 3; k++ {
-						u := (local[order[i]][k] - mean[3*j+k]) / sig[3*j+k]
-						cost += u * u
-					}
+					src[j] = order[i]
 				}
-				if cost < bestCost {
+				if cost := groupZ(p.parentGroup[ig], src, mean); cost < bestCost {
 					best, bestCost = o, cost
 				}
 			}
 			for i, j := range grp {
-				src[j] = p.orders[g][best][i]
+				src[j] = p.orders[ig][best][i]
 			}
 		}
-		for j := range p.spec.Placed {
-			for i := 0; i < 3; i++ {
-				k := r*np + 3*j + i
-				zh[k] = (local[src[j]][i] - mean[3*j+i]) / sig[3*j+i]
+		for g, grp := range p.scale.groups {
+			groupZ(g, src, mean)
+			for i, j := range grp {
+				copy(zh[r*np+3*j:r*np+3*j+3], c.z[3*i:3*i+3])
 			}
 		}
 	}
@@ -409,31 +394,30 @@ func permutations(set []int) [][]int {
 
 // invertBackward backpropagates the cotangents dzh of the latent numbers
 // of the last invert's rows, and dld of their log-determinants (which
-// hold -sum log sigma): the generated atoms' cotangents are added into
+// hold -log |det L|): the generated atoms' cotangents are added into
 // dheavy, the placed atoms' written into dplaced (3 per placed atom), the
-// log widths' gradient left in c.gsig, and the network's returned.
+// scale's gradient left in c.gscale, and the network's returned.
 func (p *Placer) invertBackward(params []float64, n int, heavy, zh, dzh, dld, dheavy, dplaced []float64, c *placerCache) []float64 {
-	np, ng := 3*len(p.spec.Placed), 3*len(p.spec.Generated)
-	sig := p.sigmas(params, c)
+	np, ng, npl := 3*len(p.spec.Placed), 3*len(p.spec.Generated), len(p.spec.Placed)
 	c.dnet = grow(c.dnet, n*np)
 	c.dx = grow(c.dx, n*ng)
 	c.grad = grow(c.grad, p.hi-p.lo)
 	clear(c.grad)
-	c.gsig = grow(c.gsig, np)
-	clear(c.gsig)
+	c.gscale = grow(c.gscale, p.scale.param.Size)
+	clear(c.gscale)
+	c.dy = grow(c.dy, np)
 	for r := 0; r < n; r++ {
 		hv, dh := heavy[r*ng:(r+1)*ng], dheavy[r*ng:(r+1)*ng]
+		// z = L^-1 y, y_j = local_src(j) - mean_j, local_i = e_i . d with
+		// d = x_H - x_P of the atom the row's place j took.
+		p.scale.inverseBackward(c.L, zh[r*np:(r+1)*np], dzh[r*np:(r+1)*np], dld[r], c.dy, c.gscale)
 		for j := range p.spec.Placed {
 			par := p.slot[j]
-			// zh = (local - mean) / sigma, local_i = e_i . d, d = x_H - x_P.
-			var a vec3
+			from := c.src[r*npl+j]
+			a := vec3(c.dy[3*j : 3*j+3])
 			for i := 0; i < 3; i++ {
-				k := r*np + 3*j + i
-				a[i] = dzh[k] / sig[3*j+i]
-				c.dnet[k] = -a[i]
-				c.gsig[3*j+i] += -dzh[k]*zh[k] - dld[r]
+				c.dnet[r*np+3*j+i] = -a[i]
 			}
-			from := c.src[r*len(p.spec.Placed)+j]
 			dd := a
 			if p.frame[j][0] >= 0 {
 				e, f := localFrame(hv, par, p.frame[j][0], p.frame[j][1])

@@ -62,11 +62,12 @@ func TestStochasticPlacerRoundTrip(t *testing.T) {
 			t.Errorf("row %d: log p by the inverse pass %g, by sampling %g", r, lp[r], logp[r])
 		}
 	}
-	// Move atom 1 (the first placed, latent numbers 9-11) along its
-	// frame's first axis by delta: its first latent number moves by delta
-	// / sigma, and log p by the Gaussian's difference.
+	// Move atom 1 (the first placed, alone on its parent, latent numbers
+	// 9-11) along its frame's first axis by delta: its first latent number
+	// moves by delta / L_00 (forward substitution), the others as L says,
+	// and log p by the Gaussian's difference.
 	e := LocalFrame(x[:15], 0, 2, 3)
-	sigma := math.Exp(g.placer.logSigma.Of(g.Flow.Params.Values)[0])
+	L := g.placer.scale.matrices(g.Flow.Params.Values, nil)
 	const delta = 0.05
 	moved := append([]float64(nil), x[:15]...)
 	for k := 0; k < 3; k++ {
@@ -74,11 +75,15 @@ func TestStochasticPlacerRoundTrip(t *testing.T) {
 	}
 	zm := make([]float64, 15)
 	g.Inverse(1, moved, zm, make([]float64, 1), false)
-	if want := z[9] + delta/sigma; math.Abs(zm[9]-want) > 1e-9 {
+	if want := z[9] + delta/L[0]; math.Abs(zm[9]-want) > 1e-9 {
 		t.Errorf("atom 1's first latent number %g after the move, want %g", zm[9], want)
 	}
+	var dz2 float64
+	for i := 9; i < 15; i++ {
+		dz2 += zm[i]*zm[i] - z[i]*z[i]
+	}
 	s2 := g.Flow.Sigma * g.Flow.Sigma
-	want := lp[0] - (zm[9]*zm[9]-z[9]*z[9])/(2*s2)
+	want := lp[0] - dz2/(2*s2)
 	if got := g.LogProb(1, moved)[0]; math.Abs(got-want) > 1e-9 {
 		t.Errorf("log p after moving a placed atom %g, want %g", got, want)
 	}
@@ -117,7 +122,7 @@ func TestStochasticPlacerLogDet(t *testing.T) {
 }
 
 // TestStochasticPlacerSaves: a saved stochastic generator loads with its
-// widths and gives the same densities.
+// scale and gives the same densities.
 func TestStochasticPlacerSaves(t *testing.T) {
 	g := stochasticMolecule(t)
 	perturb(g, 4)

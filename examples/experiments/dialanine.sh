@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The thesis' dialanine experiment (section 7, Fig. 38) on flowmd: the
 # aligned replica-exchange dataset (lambda_align 10, on the heavy atoms
-# here, the thesis aligned all atoms), the 24x4-block flow
-# of width 256 on the heavy atoms with the hydrogen placer, maximum
-# likelihood with the phi > 0 frames drawn five times as often
-# (examples/dialanine-proposal-train.yaml: about 6% of the flow's mass
-# there, the thesis dataset's own ratio), then 1,000 steps of fine-tuning
-# without data by L^2_+, KLz^df and KLx at lr 1e-5. It prints the phi > 0
-# fraction of each flow's samples every 250 steps.
+# here, the thesis aligned all atoms), the 24x4-block flow of width 256 on
+# the heavy atoms, maximum likelihood with the phi > 0 frames drawn five
+# times as often (about 6% of the flow's mass there, the thesis dataset's
+# own ratio), then fine-tuning without data by L^2_+, KLz^df and KLx at lr
+# 1e-5. It prints the phi > 0 fraction of each flow's samples at every
+# evaluation.
+#
+# HYDROGENS=sample (the default) draws the hydrogens from the flow's
+# conditional Gaussians (examples/dialanine-sampled-train.yaml), the remedy
+# the thesis proposes for the placer's bias; HYDROGENS=place uses the
+# thesis' deterministic placer (examples/dialanine-proposal-train.yaml).
+# STEPS (1000) and EVERY (250) set the fine-tuning's length and evaluations.
 #
 #   bash examples/experiments/dialanine.sh [OUT]   (about 40 min on 2 cores;
 #   the dataset and the pre-trained flow are reused when OUT holds them)
@@ -21,9 +26,16 @@ if [ ! -f "$out/dialanine-heavy.npz" ]; then
   "$mdrun" gendata --max-temperature 800 --rungs 8 --ladders 4 --samples 10000 --thin 200 \
     --align data/systems/dialanine/dialanine.pdb --align-atoms heavy --out "$out/dialanine-heavy.npz" --quiet
 fi
-if [ ! -f "$out/dialanine-proposal.flow.npz" ]; then
-  sed "s|\.\./out|$PWD/$out|g" examples/dialanine-proposal-train.yaml > "$out/pre.yaml"
-  "$mdrun" train -c "$out/pre.yaml" --quiet > "$out/pre.txt"
+case ${HYDROGENS:-sample} in
+  sample) pre=dialanine-sampled ;;
+  place) pre=dialanine-proposal ;;
+  *) echo "HYDROGENS=$HYDROGENS: expected sample or place" >&2; exit 2 ;;
+esac
+steps=${STEPS:-1000}
+every=${EVERY:-250}
+if [ ! -f "$out/$pre.flow.npz" ]; then
+  sed "s|\.\./out|$PWD/$out|g" "examples/$pre-train.yaml" > "$out/$pre.yaml"
+  "$mdrun" train -c "$out/$pre.yaml" --quiet > "$out/$pre.txt"
 fi
 for loss in l2plus klz_df klx; do
   cat > "$out/dialanine-$loss.yaml" <<YAML
@@ -32,10 +44,10 @@ forcefield:
   clip: {all: 1000}
 temperature: 300
 data: dialanine-heavy.npz
-flow: {options: {load: dialanine-proposal.flow.npz}}
+flow: {options: {load: $pre.flow.npz}}
 loss: {options: {name: $loss}}
-train: {steps: 1000, batch: 256, lr: 1e-5}
-evaluate: {every: 250, samples: 4000, modes: dialanine-phi}
+train: {steps: $steps, batch: 256, lr: 1e-5}
+evaluate: {every: $every, samples: 4000, modes: dialanine-phi}
 output: {dir: ., prefix: dialanine-$loss}
 YAML
   "$mdrun" train -c "$out/dialanine-$loss.yaml" --quiet > "$out/dialanine-$loss.txt"
