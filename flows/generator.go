@@ -18,11 +18,11 @@ import (
 // wells). Configurations are rows of 3 * Atoms numbers (atoms in the
 // topology's order) or of Dim numbers for a flow without atoms.
 //
-// A stochastic placer (GeneratorSpec.Stochastic) draws the placed atoms
-// from a Gaussian around the network's positions, correlated among the
-// atoms of one parent (see groupScale): the conditional density for the
-// hydrogens that the thesis proposes (section 9.2) in its simplest form,
-// one conditional affine layer. z then has a part per placed atom after the flow's, the
+// A stochastic placer (GeneratorSpec.Stochastic) draws the placed atoms'
+// spherical coordinates in their frames (bond length, angle, dihedral)
+// from a Gaussian around the network's values, correlated among the atoms
+// of one parent (see scale.go): the conditional density for the hydrogens
+// that the thesis proposes (section 9.2) in a simple form. z then has a part per placed atom after the flow's, the
 // generator has a density over every coordinate, and G(F(x)) = x.
 type Generator struct {
 	Flow *Flow
@@ -217,13 +217,13 @@ func (g *Generator) Forward(n int, z, x, ld []float64, keep bool) {
 		g.Flow.Forward(n, z, heavy, ld, keep)
 		g.scatter(n, heavy, x)
 		if g.placer != nil {
-			g.place(n, heavy, x, nil)
+			g.place(n, heavy, x, nil, nil)
 		}
 	} else {
 		zc, zh := g.splitLatent(n, z, keep)
 		g.Flow.Forward(n, zc, heavy, ld, keep)
 		g.scatter(n, heavy, x)
-		g.place(n, heavy, x, zh)
+		g.place(n, heavy, x, zh, ld)
 		s := g.placer.scale.logDet(g.Flow.Params.Values)
 		for r := range ld[:n] {
 			ld[r] += s
@@ -372,8 +372,9 @@ func (g *Generator) scatter(n int, heavy, x []float64) {
 
 // place runs the placer on chunks of rows in parallel; zh are the placed
 // atoms' latent rows of a stochastic placement, nil for the placer's (or
-// the Gaussians') positions.
-func (g *Generator) place(n int, heavy, x, zh []float64) {
+// the Gaussians') positions, and ld gets a stochastic placement's
+// log-determinants beyond log |det L|.
+func (g *Generator) place(n int, heavy, x, zh, ld []float64) {
 	chunks := min(g.Flow.workers, max(1, n/16))
 	for len(g.caches) < chunks {
 		g.caches = append(g.caches, &placerCache{})
@@ -383,12 +384,12 @@ func (g *Generator) place(n int, heavy, x, zh []float64) {
 	parallel.For(chunks, chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			a, b := c*n/chunks, (c+1)*n/chunks
-			var zc []float64
+			var zc, ldc []float64
 			if zh != nil {
-				zc = zh[a*np : b*np]
+				zc, ldc = zh[a*np:b*np], ld[a:b]
 			}
 			// The caches always hold the last pass.
-			g.placer.place(p, b-a, heavy[a*ng:b*ng], x[a*N:b*N], zc, g.caches[c])
+			g.placer.place(p, b-a, heavy[a*ng:b*ng], x[a*N:b*N], zc, ldc, g.caches[c])
 		}
 	})
 }
@@ -506,7 +507,7 @@ func (g *Generator) Place(n int, x []float64, keep bool) {
 	heavy := g.heavyBuffer(n, keep)
 	g.gather(n, x, heavy)
 	g.Flow.sync32()
-	g.place(n, heavy, x, nil)
+	g.place(n, heavy, x, nil, nil)
 	g.keptN, g.placeN = 0, 0
 	if keep {
 		g.placeN = n

@@ -54,6 +54,8 @@ type placerCache struct {
 	src            []int
 	local          []vec3
 	y, z, dy       []float64
+	// q holds each placed atom's spherical coordinates (see scale.go).
+	q []float64
 }
 
 func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
@@ -83,6 +85,12 @@ func newPlacer(s *nn.Set, gs GeneratorSpec, rng *rand.Rand) *Placer {
 		p.orders = append(p.orders, permutations(grp))
 	}
 	if gs.Stochastic {
+		// The network starts at the reference's spherical coordinates.
+		b := last.B.Of(s.Values)
+		for j := range gs.Placed {
+			q := toSpherical(vec3(gs.Offsets[3*j : 3*j+3]))
+			copy(b[3*j:3*j+3], q[:])
+		}
 		// After the network, so that the scale joins the placer's
 		// optimizer group.
 		p.scale = newGroupScale(s, gs.Parents)
@@ -105,19 +113,36 @@ func (p *Placer) useFloat32(p32 *[]float32) {
 }
 
 // place writes the placed atoms of n configurations x from the generated
-// atoms' coordinates heavy. A stochastic placer adds L zh (zh in rows of
-// 3 per placed atom) to the network's offsets; zh is nil for a
-// deterministic placement (or the Gaussians' means).
-func (p *Placer) place(params []float64, n int, heavy, x, zh []float64, c *placerCache) {
+// atoms' coordinates heavy. A stochastic placer's network gives the
+// means of the spherical coordinates q, to which it adds L zh (zh in rows
+// of 3 per placed atom), and adds log |det dv/dq| to ld; a stochastic
+// placer with zh nil places at the means, a deterministic one ignores zh
+// and ld.
+func (p *Placer) place(params []float64, n int, heavy, x, zh, ld []float64, c *placerCache) {
 	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
 	c.out = grow(c.out, n*np)
 	p.offsets(params, n, heavy, c)
-	if zh != nil {
-		// c.out then holds the whole offset, which is what the frame's
-		// cotangent in backward needs.
-		c.L = p.scale.matrices(params, c.L)
+	if p.scale != nil {
+		// c.out then holds the Cartesian offsets, which is what the
+		// frame's cotangent in backward needs, and c.q the spherical.
+		c.q = grow(c.q, n*np)
+		copy(c.q, c.out[:n*np])
+		if zh != nil {
+			c.L = p.scale.matrices(params, c.L)
+			for r := 0; r < n; r++ {
+				p.scale.apply(c.L, zh[r*np:(r+1)*np], c.q[r*np:(r+1)*np])
+			}
+		}
 		for r := 0; r < n; r++ {
-			p.scale.apply(c.L, zh[r*np:(r+1)*np], c.out[r*np:(r+1)*np])
+			for j := range p.spec.Placed {
+				q := vec3(c.q[r*np+3*j : r*np+3*j+3])
+				v, _ := fromSpherical(q)
+				copy(c.out[r*np+3*j:r*np+3*j+3], v[:])
+				if ld != nil {
+					l, _, _ := sphericalLogDet(q)
+					ld[r] += l
+				}
+			}
 		}
 	}
 	for r := 0; r < n; r++ {
@@ -273,10 +298,22 @@ func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy, zh, dzh,
 		}
 	}
 	if zh != nil {
-		// offset = mean + L zh: the mean's cotangent is the offset's.
+		// v = v(q), q = mean + L zh, and the log-det holds log(r^2 sin
+		// theta): q's cotangent is (dv/dq)^T dv plus the log-det's, and
+		// the mean's is q's.
 		c.gscale = grow(c.gscale, p.scale.param.Size)
 		clear(c.gscale)
 		for r := 0; r < n; r++ {
+			for j := range p.spec.Placed {
+				k := r*np + 3*j
+				q := vec3(c.q[k : k+3])
+				_, dirs := fromSpherical(q)
+				dv := vec3(c.dnet[k : k+3])
+				_, ldr, ldt := sphericalLogDet(q)
+				c.dnet[k] = dot3(dirs[0], dv) + dld[r]*ldr
+				c.dnet[k+1] = q[0]*dot3(dirs[1], dv) + dld[r]*ldt
+				c.dnet[k+2] = q[0] * math.Sin(q[1]) * dot3(dirs[2], dv)
+			}
 			p.scale.backward(c.L, zh[r*np:(r+1)*np], c.dnet[r*np:(r+1)*np], dld[r], dzh[r*np:(r+1)*np], c.gscale)
 		}
 	}
@@ -306,11 +343,12 @@ func (p *Placer) netBackward(params []float64, n int, heavy, dheavy []float64, c
 }
 
 // invert writes the latent numbers zh of the placed atoms of n
-// configurations x given their generated atoms heavy: L^-1 times each
-// atom's offset from its parent in its frame less the network's mean,
-// with each group of interchangeable atoms in its likeliest order (least
-// |z|^2). It keeps in c what invertBackward needs.
-func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *placerCache) {
+// configurations x given their generated atoms heavy: L^-1 times the
+// spherical coordinates of each atom's offset from its parent in its frame
+// less the network's means, with each group of interchangeable atoms in
+// its likeliest order (least |z|^2), and subtracts log(r^2 sin theta) of
+// each from ld. It keeps in c what invertBackward needs.
+func (p *Placer) invert(params []float64, n int, heavy, x, zh, ld []float64, c *placerCache) {
 	np, ng, N, npl := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms, len(p.spec.Placed)
 	p.offsets(params, n, heavy, c)
 	c.L = p.scale.matrices(params, c.L)
@@ -324,14 +362,16 @@ func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *plac
 	}
 	local := c.local[:npl]
 	c.y, c.z = grow(c.y, np), grow(c.z, np)
+	c.q = grow(c.q, n*np)
 	// groupZ solves scale group g with the sources src.
 	groupZ := func(g int, src []int, mean []float64) float64 {
 		grp := p.scale.groups[g]
 		y, z := c.y[:3*len(grp)], c.z[:3*len(grp)]
 		for i, j := range grp {
-			for k := 0; k < 3; k++ {
-				y[3*i+k] = local[src[j]][k] - mean[3*j+k]
-			}
+			q := local[src[j]]
+			y[3*i] = q[0] - mean[3*j]
+			y[3*i+1] = q[1] - mean[3*j+1]
+			y[3*i+2] = wrapAngle(q[2], mean[3*j+2]) - mean[3*j+2]
 		}
 		p.scale.solveGroup(g, c.L, y, z)
 		var s float64
@@ -352,6 +392,7 @@ func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *plac
 				e, _ := localFrame(hv, p.slot[j], p.frame[j][0], p.frame[j][1])
 				local[j] = vec3{dot3(d, e[0]), dot3(d, e[1]), dot3(d, e[2])}
 			}
+			local[j] = toSpherical(local[j])
 			src[j] = j
 		}
 		for ig, grp := range p.spec.Interchangeable {
@@ -373,6 +414,13 @@ func (p *Placer) invert(params []float64, n int, heavy, x, zh []float64, c *plac
 			for i, j := range grp {
 				copy(zh[r*np+3*j:r*np+3*j+3], c.z[3*i:3*i+3])
 			}
+		}
+		for j := range p.spec.Placed {
+			q := local[src[j]]
+			q[2] = wrapAngle(q[2], mean[3*j+2])
+			copy(c.q[r*np+3*j:r*np+3*j+3], q[:])
+			l, _, _ := sphericalLogDet(q)
+			ld[r] -= l
 		}
 	}
 }
@@ -414,9 +462,21 @@ func (p *Placer) invertBackward(params []float64, n int, heavy, zh, dzh, dld, dh
 		for j := range p.spec.Placed {
 			par := p.slot[j]
 			from := c.src[r*npl+j]
-			a := vec3(c.dy[3*j : 3*j+3])
+			// y = q(v) - mean, and the log-det holds -log(r^2 sin theta):
+			// q's cotangent is dy less the log-det's, and v's is
+			// (dv/dq)^-T times it.
+			dq := vec3(c.dy[3*j : 3*j+3])
 			for i := 0; i < 3; i++ {
-				c.dnet[r*np+3*j+i] = -a[i]
+				c.dnet[r*np+3*j+i] = -dq[i]
+			}
+			q := vec3(c.q[r*np+3*j : r*np+3*j+3])
+			_, dirs := fromSpherical(q)
+			_, ldr, ldt := sphericalLogDet(q)
+			dq[0] -= dld[r] * ldr
+			dq[1] -= dld[r] * ldt
+			var a vec3
+			for k := 0; k < 3; k++ {
+				a[k] = dirs[0][k]*dq[0] + dirs[1][k]*dq[1]/q[0] + dirs[2][k]*dq[2]/(q[0]*math.Sin(q[1]))
 			}
 			dd := a
 			if p.frame[j][0] >= 0 {

@@ -166,3 +166,44 @@ func (gs *groupScale) inverseBackward(L, z, dz []float64, dld float64, dy, grad 
 		}
 	}
 }
+
+// A stochastic placer's Gaussian is over each placed atom's spherical
+// coordinates q = (r, theta, phi) in its frame: the bond length, the
+// angle from e1 (toward the frame's atom A) and the turn about e1 from e2,
+// the Z-matrix coordinates of a hydrogen. A methyl's hydrogens then turn
+// along a circle, which no Gaussian in Cartesian offsets can do (its mean
+// sits inside the arc: the first, Cartesian version's mean hydrogens had
+// their bonds 65 kT from the data's on dialanine). The offset is
+// v = r (cos theta, sin theta cos phi, sin theta sin phi), and
+// log |det dv/dq| = log(r^2 sin theta).
+
+// toSpherical returns q of an offset v.
+func toSpherical(v vec3) vec3 {
+	r := math.Sqrt(dot3(v, v))
+	return vec3{r, math.Acos(math.Max(-1, math.Min(1, v[0]/r))), math.Atan2(v[2], v[1])}
+}
+
+// fromSpherical returns the offset of q and the orthonormal directions
+// of its r, theta and phi: dv/dq = [rhat | r thetahat | r sin(theta) phihat].
+func fromSpherical(q vec3) (v vec3, dirs [3]vec3) {
+	st, ct := math.Sincos(q[1])
+	sp, cp := math.Sincos(q[2])
+	dirs[0] = vec3{ct, st * cp, st * sp}
+	dirs[1] = vec3{-st, ct * cp, ct * sp}
+	dirs[2] = vec3{0, -sp, cp}
+	for k := range v {
+		v[k] = q[0] * dirs[0][k]
+	}
+	return v, dirs
+}
+
+// sphericalLogDet is log |det dv/dq| and its derivatives in r and theta.
+func sphericalLogDet(q vec3) (ld, dr, dtheta float64) {
+	st, ct := math.Sincos(q[1])
+	return math.Log(q[0] * q[0] * st), 2 / q[0], ct / st
+}
+
+// wrapAngle returns a + 2 pi k nearest to ref.
+func wrapAngle(a, ref float64) float64 {
+	return ref + math.Remainder(a-ref, 2*math.Pi)
+}

@@ -9,8 +9,8 @@ import (
 // The passes of a generator with a stochastic placer. z's rows are the
 // flow's latent numbers followed by 3 per placed atom; the placed atoms'
 // part is an affine map at fixed generated atoms, so log |det dG/dz| is
-// the flow's plus log |det L| (see groupScale), and the inverse recovers
-// it exactly.
+// the flow's plus log |det L| and the spherical coordinates' log(r^2 sin
+// theta) (see scale.go), and the inverse recovers it exactly.
 
 // splitLatent copies the flow's and the placed atoms' parts of n latent
 // rows z apart; the placed part is kept for a VJP with keep.
@@ -64,7 +64,7 @@ func (g *Generator) invertStochastic(n int, x, z, ld []float64, keep bool) {
 	parallel.For(chunks, chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			a, b := c*n/chunks, (c+1)*n/chunks
-			g.placer.invert(p, b-a, heavy[a*ng:b*ng], x[a*N:b*N], zh[a*np:b*np], g.caches[c])
+			g.placer.invert(p, b-a, heavy[a*ng:b*ng], x[a*N:b*N], zh[a*np:b*np], ld[a:b], g.caches[c])
 		}
 	})
 	s := g.placer.scale.logDet(p)

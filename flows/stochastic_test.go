@@ -12,13 +12,20 @@ import (
 	"github.com/flowmd/flowmd/topology"
 )
 
-// stochasticMolecule is framedMolecule with a stochastic placer.
-func stochasticMolecule(t *testing.T) *Generator {
-	t.Helper()
+// stochasticSpec is framedMolecule's spec with a stochastic placer, its
+// offsets away from the frames' axes (as a hydrogen's are: theta near
+// 110 degrees).
+func stochasticSpec() GeneratorSpec {
 	spec := toySpec("")
 	spec.Frames = []int{2, 3, 2, 0}
+	spec.Offsets = []float64{-0.4, 0.9, 0.3, -0.3, -0.8, 0.6}
 	spec.Stochastic = true
-	return newToy(t, spec)
+	return spec
+}
+
+func stochasticMolecule(t *testing.T) *Generator {
+	t.Helper()
+	return newToy(t, stochasticSpec())
 }
 
 // TestStochasticPlacerRoundTrip: with a density over every atom, F(G(z))
@@ -62,16 +69,18 @@ func TestStochasticPlacerRoundTrip(t *testing.T) {
 			t.Errorf("row %d: log p by the inverse pass %g, by sampling %g", r, lp[r], logp[r])
 		}
 	}
-	// Move atom 1 (the first placed, alone on its parent, latent numbers
-	// 9-11) along its frame's first axis by delta: its first latent number
-	// moves by delta / L_00 (forward substitution), the others as L says,
-	// and log p by the Gaussian's difference.
-	e := LocalFrame(x[:15], 0, 2, 3)
+	// Stretch atom 1's bond (the first placed, alone on its parent 0,
+	// latent numbers 9-11) by delta: r is its first spherical coordinate,
+	// so the first latent number moves by delta / L_00 (forward
+	// substitution), and log p by the Gaussian's difference less that of
+	// log r^2.
 	L := g.placer.scale.matrices(g.Flow.Params.Values, nil)
 	const delta = 0.05
 	moved := append([]float64(nil), x[:15]...)
+	bond := vec3{x[3] - x[0], x[4] - x[1], x[5] - x[2]}
+	r := math.Sqrt(dot3(bond, bond))
 	for k := 0; k < 3; k++ {
-		moved[3+k] += delta * e[0][k]
+		moved[3+k] += delta * bond[k] / r
 	}
 	zm := make([]float64, 15)
 	g.Inverse(1, moved, zm, make([]float64, 1), false)
@@ -83,7 +92,7 @@ func TestStochasticPlacerRoundTrip(t *testing.T) {
 		dz2 += zm[i]*zm[i] - z[i]*z[i]
 	}
 	s2 := g.Flow.Sigma * g.Flow.Sigma
-	want := lp[0] - dz2/(2*s2)
+	want := lp[0] - dz2/(2*s2) - 2*math.Log((r+delta)/r)
 	if got := g.LogProb(1, moved)[0]; math.Abs(got-want) > 1e-9 {
 		t.Errorf("log p after moving a placed atom %g, want %g", got, want)
 	}
@@ -155,7 +164,7 @@ func methylToy(t *testing.T) *Generator {
 		Generated:       []int{0, 2, 3},
 		Placed:          []int{1, 4, 5},
 		Parents:         []int{0, 3, 3},
-		Offsets:         []float64{1, 0, 0, 0, -1, 0.5, 0, 1, 0.5},
+		Offsets:         []float64{-0.4, 0.9, 0.3, -0.3, -0.8, 0.6, -0.3, 0.9, -0.4},
 		Frames:          []int{2, 3, 2, 0, 2, 0},
 		Interchangeable: [][]int{{1, 2}},
 		Stochastic:      true,
