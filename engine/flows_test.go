@@ -256,3 +256,104 @@ output: {dataset: 20}
 		t.Errorf("the flow's structures are far from the data's")
 	}
 }
+
+// TestFlowSamplesDialanineHydrogens fits a molecular flow whose hydrogens
+// are drawn from the stochastic placer (hydrogens: sample) by maximum
+// likelihood on dialanine configurations from the engine, and checks the
+// hydrogens' model on the data's own heavy atoms: the data's hydrogens
+// must be typical of it (each latent number's mean square near 1), and
+// hydrogens drawn from it must cost what the data's own do (median bond,
+// angle, Urey-Bradley and dihedral terms within 3 kT). The Gaussian over
+// Cartesian offsets this replaced drew bonds 96 kT above the data's.
+func TestFlowSamplesDialanineHydrogens(t *testing.T) {
+	sys, ref := defaultDialanine(t)
+	refConf, err := FromStructure(ref, sys.PSF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := charmm.New(sys, charmm.Options{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pdb, err := filepath.Abs(filepath.Join(dataDir, "systems/dialanine/dialanine.pdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	execute(t, runConfig(t, dir, fmt.Sprintf(`walkers: 4
+forcefield: {align: {reference: %s}}
+steps: 40000
+equilibration: 2000
+output: {dataset: 20}
+`, pdb)), false, 0)
+	d := openData(t, filepath.Join(dir, "run.npz"))
+	x, shape, err := d.Float64("coordinates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := shape[0]
+	gs, err := flows.MoleculeSpec(sys.PSF, refConf.X, true, flows.Spec{Blocks: 2, Hidden: 32, Precision: "float32", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs.Stochastic = true
+	if err := gs.FitStandardization(x, frames, 1e-3); err != nil {
+		t.Fatal(err)
+	}
+	g, err := flows.NewGenerator(gs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nll, err := flows.TrainML(context.Background(), g, x, frames, flows.TrainOptions{Steps: 2000, Batch: 128, LR: 1e-3, Clip: 100, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("NLL %.2f -> %.2f over %d steps", nll[0], nll[len(nll)-1], len(nll))
+	n, dim, d2, dc := min(frames, 1000), g.Dim(), g.LatentDim(), g.Flow.Dim()
+	data := x[:n*dim]
+	z, ld := make([]float64, n*d2), make([]float64, n)
+	g.Inverse(n, data, z, ld, false)
+	// Per latent number of the hydrogens, the data's mean square: 1 for a
+	// model that fits.
+	rng := rand.New(rand.NewPCG(3, 3))
+	comp := make([]float64, d2-dc)
+	for r := 0; r < n; r++ {
+		for k := dc; k < d2; k++ {
+			comp[k-dc] += z[r*d2+k] * z[r*d2+k] / float64(n)
+			z[r*d2+k] = rng.NormFloat64()
+		}
+	}
+	for k, v := range comp {
+		if !(v > 0.5 && v < 2) {
+			t.Errorf("hydrogen latent number %d: mean square %.2f on the data, want about 1", k, v)
+		}
+	}
+	resampled := make([]float64, n*dim)
+	g.Forward(n, z, resampled, ld, false)
+	medians := func(c []float64) map[string]float64 {
+		b := forcefields.NewBatch(model, n, false, true)
+		copy(b.Coords, c)
+		if err := model.Evaluate(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		beta := 1 / integrators.KT(300)
+		out := map[string]float64{}
+		names := model.Terms()
+		for k, name := range names {
+			v := make([]float64, n)
+			for r := range v {
+				v[r] = beta * b.Terms[r*len(names)+k]
+			}
+			sort.Float64s(v)
+			out[name] = v[n/2]
+		}
+		return out
+	}
+	own, drawn := medians(data), medians(resampled)
+	t.Logf("median beta U terms: data's hydrogens %v, drawn %v", own, drawn)
+	for _, term := range []string{"bond", "angle", "urey_bradley", "dihedral"} {
+		if diff := drawn[term] - own[term]; math.Abs(diff) > 3 {
+			t.Errorf("%s term of drawn hydrogens %.1f kT from the data's own", term, diff)
+		}
+	}
+}

@@ -20,11 +20,13 @@ type groupScale struct {
 	param  nn.Param
 }
 
-// initialSigma is where the diagonal of a stochastic placer's L starts, in
-// Angstrom: wider than a hydrogen's thermal spread across its bond, so that
-// maximum likelihood starts with the data's hydrogens inside their
-// Gaussians.
-const initialSigma = 0.1
+// initialSigma is where the diagonal of a stochastic placer's L starts for
+// r (Angstrom), theta and phi (radians): about a C-H or N-H bond's thermal
+// spread at room temperature (kT = 2 k_b sigma^2 with k_b near 300
+// kcal/mol/A^2 gives 0.03 A), an angle's (0.1 rad), and a methyl's
+// libration (0.3 rad). Maximum likelihood moves each log by at most about
+// the learning rate per step, so a start far off costs thousands of steps.
+var initialSigma = [3]float64{0.03, 0.1, 0.3}
 
 // tri is the place of L[a][b], b <= a, in a row-major lower triangle.
 func tri(a, b int) int { return a*(a+1)/2 + b }
@@ -51,7 +53,7 @@ func newGroupScale(s *nn.Set, parents []int) *groupScale {
 	v := gs.param.Of(s.Values)
 	for g, grp := range gs.groups {
 		for a := 0; a < 3*len(grp); a++ {
-			v[gs.start[g]+tri(a, a)] = math.Log(initialSigma)
+			v[gs.start[g]+tri(a, a)] = math.Log(initialSigma[a%3])
 		}
 	}
 	return gs
@@ -198,9 +200,13 @@ func fromSpherical(q vec3) (v vec3, dirs [3]vec3) {
 }
 
 // sphericalLogDet is log |det dv/dq| and its derivatives in r and theta.
+// The absolute value keeps it finite for a q outside r > 0, 0 < theta <
+// pi, where the map is still locally invertible: a network far from its
+// data (a flow's stray sample) can put a mean there, and a NaN would end
+// the training.
 func sphericalLogDet(q vec3) (ld, dr, dtheta float64) {
 	st, ct := math.Sincos(q[1])
-	return math.Log(q[0] * q[0] * st), 2 / q[0], ct / st
+	return math.Log(q[0] * q[0] * math.Abs(st)), 2 / q[0], ct / st
 }
 
 // wrapAngle returns a + 2 pi k nearest to ref.
