@@ -346,8 +346,8 @@ func (p *Placer) netBackward(params []float64, n int, heavy, dheavy []float64, c
 // configurations x given their generated atoms heavy: L^-1 times the
 // spherical coordinates of each atom's offset from its parent in its frame
 // less the network's means, with each group of interchangeable atoms in
-// its likeliest order (least |z|^2), and subtracts log(r^2 sin theta) of
-// each from ld. It keeps in c what invertBackward needs.
+// its likeliest order (least |z|^2), and subtracts log(r^2 |sin theta|)
+// of each from ld. It keeps in c what invertBackward needs.
 func (p *Placer) invert(params []float64, n int, heavy, x, zh, ld []float64, c *placerCache) {
 	np, ng, N, npl := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms, len(p.spec.Placed)
 	p.offsets(params, n, heavy, c)

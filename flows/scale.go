@@ -84,14 +84,6 @@ func (gs *groupScale) logDet(params []float64) float64 {
 	return s
 }
 
-// gather copies group g's numbers out of a row (3 per placed atom) into
-// v, in the order given (places in Placed).
-func gatherGroup(order []int, row, v []float64) {
-	for i, j := range order {
-		copy(v[3*i:3*i+3], row[3*j:3*j+3])
-	}
-}
-
 // apply adds L z to a row of offsets for every group; z is a row of
 // latent numbers (3 per placed atom).
 func (gs *groupScale) apply(L, z, off []float64) {
