@@ -537,3 +537,25 @@ output: {dir: %s, log: 10}
 		}
 	}
 }
+
+// TestTrainRefusesPlacerOfSampledHydrogens: a flow that samples its
+// hydrogens has no deterministic placer, so a placer phase is refused with
+// a message saying why, as is an unknown hydrogens option.
+func TestTrainRefusesPlacerOfSampledHydrogens(t *testing.T) {
+	dir := t.TempDir()
+	data := exampleData(t, &engine.TrainConfig{})
+	for hydrogens, want := range map[string]string{
+		"sample": "no deterministic placer to train",
+		"drop":   "expected place, sample or generate",
+	} {
+		cfg := writeConfig(t, dir, fmt.Sprintf(`data: %s
+flow: {options: {blocks: "1", hidden: "8", hydrogens: %s}}
+placer: {steps: 5, batch: 16}
+output: {dir: %s}
+`, data, hydrogens, dir))
+		code, _, errs := mdrun(t, "train", "-c", cfg, "--quiet")
+		if code != exitError || !strings.Contains(errs, want) {
+			t.Errorf("hydrogens %s: exit %d, %s", hydrogens, code, errs)
+		}
+	}
+}
