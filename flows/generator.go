@@ -370,15 +370,23 @@ func (g *Generator) scatter(n int, heavy, x []float64) {
 	}
 }
 
+// placerChunks is the number of chunks of rows the placer's passes over n
+// rows run in, one cache each: a backward pass runs in the same chunks as
+// the pass it follows, since each chunk's cache holds that pass.
+func (g *Generator) placerChunks(n int) int {
+	chunks := min(g.Flow.workers, max(1, n/16))
+	for len(g.caches) < chunks {
+		g.caches = append(g.caches, &placerCache{})
+	}
+	return chunks
+}
+
 // place runs the placer on chunks of rows in parallel; zh are the placed
 // atoms' latent rows of a stochastic placement, nil for the placer's (or
 // the Gaussians') positions, and ld gets a stochastic placement's
 // log-determinants beyond log |det L|.
 func (g *Generator) place(n int, heavy, x, zh, ld []float64) {
-	chunks := min(g.Flow.workers, max(1, n/16))
-	for len(g.caches) < chunks {
-		g.caches = append(g.caches, &placerCache{})
-	}
+	chunks := g.placerChunks(n)
 	ng, N, np := 3*len(g.Spec.Generated), g.Dim(), 3*len(g.Spec.Placed)
 	p := g.Flow.Params.Values
 	parallel.For(chunks, chunks, 1, func(lo, hi int) {
@@ -397,7 +405,7 @@ func (g *Generator) place(n int, heavy, x, zh, ld []float64) {
 // placeBackward backpropagates through the last place, kept in the
 // caches; zh, dzh and dld are nil after a deterministic one.
 func (g *Generator) placeBackward(n int, dout, dheavy, zh, dzh, dld []float64) {
-	chunks := min(g.Flow.workers, max(1, n/16))
+	chunks := g.placerChunks(n)
 	ng, N, np := 3*len(g.Spec.Generated), g.Dim(), 3*len(g.Spec.Placed)
 	p := g.Flow.Params.Values
 	grads := make([][]float64, chunks)

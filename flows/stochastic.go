@@ -17,18 +17,23 @@ import (
 func (g *Generator) splitLatent(n int, z []float64, keep bool) (zc, zh []float64) {
 	dc, np := g.Flow.Dim(), 3*len(g.Spec.Placed)
 	d := dc + np
-	zc = make([]float64, n*dc)
-	if keep {
-		g.zh = grow(g.zh, n*np)
-		zh = g.zh
-	} else {
-		zh = make([]float64, n*np)
-	}
+	zc, zh = make([]float64, n*dc), g.zhBuffer(n, keep)
 	for r := 0; r < n; r++ {
 		copy(zc[r*dc:(r+1)*dc], z[r*d:r*d+dc])
 		copy(zh[r*np:(r+1)*np], z[r*d+dc:(r+1)*d])
 	}
 	return zc, zh
+}
+
+// zhBuffer returns room for the placed atoms' latent part of n rows: kept
+// for a VJP when the pass is (as heavyBuffer).
+func (g *Generator) zhBuffer(n int, keep bool) []float64 {
+	size := n * 3 * len(g.Spec.Placed)
+	if keep {
+		g.zh = grow(g.zh, size)
+		return g.zh
+	}
+	return make([]float64, size)
 }
 
 // joinLatent writes the two parts of n latent rows into z.
@@ -49,17 +54,8 @@ func (g *Generator) invertStochastic(n int, x, z, ld []float64, keep bool) {
 	g.gather(n, x, heavy)
 	zc := make([]float64, n*dc)
 	g.Flow.Inverse(n, heavy, zc, ld, keep)
-	var zh []float64
-	if keep {
-		g.zh = grow(g.zh, n*np)
-		zh = g.zh
-	} else {
-		zh = make([]float64, n*np)
-	}
-	chunks := min(g.Flow.workers, max(1, n/16))
-	for len(g.caches) < chunks {
-		g.caches = append(g.caches, &placerCache{})
-	}
+	zh := g.zhBuffer(n, keep)
+	chunks := g.placerChunks(n)
 	p := g.Flow.Params.Values
 	parallel.For(chunks, chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
@@ -78,7 +74,7 @@ func (g *Generator) invertStochastic(n int, x, z, ld []float64, keep bool) {
 func (g *Generator) stochasticVJP(n int, dout, dld, din []float64) error {
 	dc, np, ng, N := g.Flow.Dim(), 3*len(g.Spec.Placed), 3*len(g.Spec.Generated), g.Dim()
 	d := dc + np
-	chunks := min(g.Flow.workers, max(1, n/16))
+	chunks := g.placerChunks(n)
 	p := g.Flow.Params.Values
 	grads := make([][]float64, chunks)
 	g.scratch = grow(g.scratch, n*ng)
