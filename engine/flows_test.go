@@ -179,23 +179,7 @@ func TestFlowLearnsDialanine(t *testing.T) {
 		ml = flows.TrainOptions{Steps: 12000, Batch: 256, LR: 5e-4, Seed: 1}
 		placer = flows.TrainOptions{Steps: 2000, Batch: 256, LR: 1e-3, Clip: 100, Seed: 1}
 	} else {
-		dir := t.TempDir()
-		pdb, err := filepath.Abs(filepath.Join(dataDir, "systems/dialanine/dialanine.pdb"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		execute(t, runConfig(t, dir, fmt.Sprintf(`walkers: 4
-forcefield: {align: {reference: %s}}
-steps: 40000
-equilibration: 2000
-output: {dataset: 20}
-`, pdb)), false, 0)
-		d := openData(t, filepath.Join(dir, "run.npz"))
-		var shape []int
-		if x, shape, err = d.Float64("coordinates"); err != nil {
-			t.Fatal(err)
-		}
-		frames = shape[0]
+		x, frames = dialanineLangevinData(t)
 	}
 	gs, err := flows.MoleculeSpec(sys.PSF, refConf.X, true, spec)
 	if err != nil {
@@ -257,6 +241,30 @@ output: {dataset: 20}
 	}
 }
 
+// dialanineLangevinData runs a short aligned Langevin simulation of the
+// embedded dialanine (4 walkers, 40,000 steps) and returns its dataset's
+// coordinates: the suite's stand-in for a replica-exchange dataset.
+func dialanineLangevinData(t *testing.T) (x []float64, frames int) {
+	t.Helper()
+	dir := t.TempDir()
+	pdb, err := filepath.Abs(filepath.Join(dataDir, "systems/dialanine/dialanine.pdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	execute(t, runConfig(t, dir, fmt.Sprintf(`walkers: 4
+forcefield: {align: {reference: %s}}
+steps: 40000
+equilibration: 2000
+output: {dataset: 20}
+`, pdb)), false, 0)
+	d := openData(t, filepath.Join(dir, "run.npz"))
+	x, shape, err := d.Float64("coordinates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, shape[0]
+}
+
 // TestFlowSamplesDialanineHydrogens fits a molecular flow whose hydrogens
 // are drawn from the stochastic placer (hydrogens: sample) by maximum
 // likelihood on dialanine configurations from the engine, and checks the
@@ -276,23 +284,7 @@ func TestFlowSamplesDialanineHydrogens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	pdb, err := filepath.Abs(filepath.Join(dataDir, "systems/dialanine/dialanine.pdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	execute(t, runConfig(t, dir, fmt.Sprintf(`walkers: 4
-forcefield: {align: {reference: %s}}
-steps: 40000
-equilibration: 2000
-output: {dataset: 20}
-`, pdb)), false, 0)
-	d := openData(t, filepath.Join(dir, "run.npz"))
-	x, shape, err := d.Float64("coordinates")
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames := shape[0]
+	x, frames := dialanineLangevinData(t)
 	gs, err := flows.MoleculeSpec(sys.PSF, refConf.X, true, flows.Spec{Blocks: 2, Hidden: 32, Precision: "float32", Seed: 1})
 	if err != nil {
 		t.Fatal(err)
