@@ -202,39 +202,7 @@ func TestStochasticPlacerInterchangeable(t *testing.T) {
 		}
 	}
 	// The cotangents of a reordered inverse reach the atoms it read.
-	g.Flow.ZeroGrad()
-	zz, ld := make([]float64, n*d), make([]float64, n)
-	g.Inverse(n, swapped, zz, ld, true)
-	rng := rand.New(rand.NewPCG(9, 9))
-	w, v := randRows(rng, n, d, 1), randRows(rng, 1, n, 1)
-	dx := make([]float64, n*18)
-	if err := g.VJP(w, v, dx); err != nil {
-		t.Fatal(err)
-	}
-	loss := func(in []float64) float64 {
-		zz, ld := make([]float64, n*d), make([]float64, n)
-		g.Inverse(n, in, zz, ld, false)
-		var l float64
-		for i := range zz {
-			l += w[i] * zz[i]
-		}
-		for r := range ld {
-			l += v[r] * ld[r]
-		}
-		return l
-	}
-	const h = 1e-6
-	for i := range swapped {
-		old := swapped[i]
-		swapped[i] = old + h
-		lp := loss(swapped)
-		swapped[i] = old - h
-		lm := loss(swapped)
-		swapped[i] = old
-		if fd := (lp - lm) / (2 * h); math.Abs(fd-dx[i]) > 1e-6*(1+math.Abs(fd)) {
-			t.Errorf("coordinate %d: VJP %.10g, finite difference %.10g", i, dx[i], fd)
-		}
-	}
+	checkGeneratorVJPAt(t, g, Invert, n, swapped, rand.New(rand.NewPCG(9, 9)))
 }
 
 func TestPermutations(t *testing.T) {
