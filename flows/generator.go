@@ -261,14 +261,11 @@ func (g *Generator) Inverse(n int, x, z, ld []float64, keep bool) {
 // atom's coordinates after an inverse pass is 0: F drops them.
 func (g *Generator) VJP(dout, dld, din []float64) error {
 	if g.placeN > 0 {
-		// After Place: the placer's parameters only; the generated atoms
-		// were held fixed.
-		n := g.placeN
-		if err := g.PlacerVJP(dout); err != nil {
-			return err
-		}
-		clear(din[:min(len(din), n*g.Dim())])
-		return nil
+		// After Place: the placer's parameters, and the inputs' cotangents
+		// of x -> Place(x), whose generated atoms pass through and whose
+		// placed atoms depend on the generated ones only (their own input
+		// coordinates are overwritten, so theirs is 0).
+		return g.placeVJP(dout, din)
 	}
 	if g.Spec.Atoms == 0 {
 		return g.Flow.VJP(dout, dld, din)
@@ -537,6 +534,37 @@ func (g *Generator) PlacerVJP(dout []float64) error {
 		return fmt.Errorf("flows: %d cotangents for %d rows of %d", len(dout), n, g.Dim())
 	}
 	g.scratch = grow(g.scratch, n*3*len(g.Spec.Generated))
+	clear(g.scratch)
 	g.placeBackward(n, dout, g.scratch, nil, nil, nil)
+	return nil
+}
+
+// placeVJP is VJP after a kept Place: it accumulates the placer's
+// parameter gradient, as PlacerVJP does, and writes into din the
+// cotangents of Place's inputs: dout of each generated atom plus what the
+// placed atoms' cotangents give it through the placer, 0 for the placed
+// atoms. Sampling the energy with placed hydrogens (the target of
+// data-free training with a placer) needs these forces on the heavy atoms.
+func (g *Generator) placeVJP(dout, din []float64) error {
+	n, N := g.placeN, g.Dim()
+	if len(din) < n*N || len(dout) < n*N {
+		return fmt.Errorf("flows: %d cotangents and %d input cotangents for %d rows of %d", len(dout), len(din), n, N)
+	}
+	if g.placer == nil {
+		copy(din[:n*N], dout[:n*N]) // nothing is placed: Place is the identity
+		return nil
+	}
+	if err := g.PlacerVJP(dout); err != nil {
+		return err
+	}
+	clear(din[:n*N])
+	g.scatter(n, g.scratch, din)
+	for r := 0; r < n; r++ {
+		for _, a := range g.Spec.Generated {
+			for k := 0; k < 3; k++ {
+				din[r*N+3*a+k] += dout[r*N+3*a+k]
+			}
+		}
+	}
 	return nil
 }

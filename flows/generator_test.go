@@ -173,9 +173,27 @@ func checkGeneratorVJP(t *testing.T, g *Generator) {
 	}
 }
 
-// checkGeneratorVJPAt checks the VJP of a pass in direction dir over the n
-// rows in, for random cotangents, against finite differences in every
-// parameter and input.
+// place stands for Place in checkGeneratorVJPAt: whole configurations in,
+// the same with their placed atoms re-placed out.
+const place Direction = -1
+
+// TestGeneratorPlaceVJP checks the VJP after Place against finite
+// differences: the placer's parameters, and the inputs, whose generated
+// atoms feel their own cotangents and the placed atoms' (the forces of the
+// energy with placed hydrogens), while the placed atoms' inputs feel none.
+func TestGeneratorPlaceVJP(t *testing.T) {
+	for name, g := range map[string]*Generator{"global offsets": toyMolecule(t, ""), "local frames": framedMolecule(t, "")} {
+		t.Run(name, func(t *testing.T) {
+			perturb(g, 5)
+			rng := rand.New(rand.NewPCG(6, 6))
+			checkGeneratorVJPAt(t, g, place, 5, randRows(rng, 5, g.Dim(), 1), rng)
+		})
+	}
+}
+
+// checkGeneratorVJPAt checks the VJP of a pass in direction dir (or place)
+// over the n rows in, for random cotangents, against finite differences in
+// every parameter and input.
 func checkGeneratorVJPAt(t *testing.T, g *Generator, dir Direction, n int, in []float64, rng *rand.Rand) {
 	t.Helper()
 	outDim := g.Dim()
@@ -183,13 +201,21 @@ func checkGeneratorVJPAt(t *testing.T, g *Generator, dir Direction, n int, in []
 		outDim = g.LatentDim()
 	}
 	inDim := len(in) / n
+	name := dir.String()
+	if dir == place {
+		name = "place"
+	}
 	w, v := randRows(rng, n, outDim, 1), randRows(rng, 1, n, 1)
 	run := func(keep bool) ([]float64, []float64) {
 		out, ld := make([]float64, n*outDim), make([]float64, n)
-		if dir == Generate {
+		switch dir {
+		case Generate:
 			g.Forward(n, in, out, ld, keep)
-		} else {
+		case Invert:
 			g.Inverse(n, in, out, ld, keep)
+		case place:
+			copy(out, in)
+			g.Place(n, out, keep)
 		}
 		return out, ld
 	}
@@ -224,13 +250,13 @@ func checkGeneratorVJPAt(t *testing.T, g *Generator, dir Direction, n int, in []
 	for i := range g.Flow.Params.Values {
 		if d := fd(g.Flow.Params.Values, i); math.Abs(d-g.Flow.Grad[i]) > 1e-6*(1+math.Abs(d)) && bad < 5 {
 			bad++
-			t.Errorf("%v: parameter %d: VJP %.10g, finite difference %.10g", dir, i, g.Flow.Grad[i], d)
+			t.Errorf("%s: parameter %d: VJP %.10g, finite difference %.10g", name, i, g.Flow.Grad[i], d)
 		}
 	}
 	for i := range in {
 		if d := fd(in, i); math.Abs(d-din[i]) > 1e-6*(1+math.Abs(d)) && bad < 10 {
 			bad++
-			t.Errorf("%v: input %d: VJP %.10g, finite difference %.10g", dir, i, din[i], d)
+			t.Errorf("%s: input %d: VJP %.10g, finite difference %.10g", name, i, din[i], d)
 		}
 	}
 }

@@ -30,7 +30,8 @@ type FlowModel interface {
 	Forward(n int, z, x, ld []float64, keep bool)
 	Inverse(n int, x, z, ld []float64, keep bool)
 	// Complete re-places the atoms the flow does not generate, in place;
-	// a VJP after a kept Complete reaches only the placer.
+	// a VJP after a kept Complete reaches the placer's parameters and the
+	// generated atoms (through the placer), not the flow's.
 	Complete(n int, x []float64, keep bool)
 	VJP(dout, dld, din []float64) error
 	SaveFile(path string) error
@@ -318,7 +319,8 @@ func (f *RemoteFlow) Forward(ctx context.Context, z []float64, keep bool) (x, ld
 }
 
 // Complete re-places the atoms the flow does not generate in
-// configurations; with keep, a VJP then trains the placer.
+// configurations; with keep, a VJP then trains the placer and gives the
+// configurations' cotangents (the forces of the energy with placed atoms).
 func (f *RemoteFlow) Complete(ctx context.Context, x []float64, keep bool) ([]float64, error) {
 	out, _, err := f.transform(ctx, "Complete", f.client.Complete, x, f.Dim(), f.Dim(), keep)
 	return out, err

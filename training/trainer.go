@@ -29,7 +29,7 @@ type Flow interface {
 	Forward(ctx context.Context, z []float64, keep bool) (x, ld []float64, err error)
 	Inverse(ctx context.Context, x []float64, keep bool) (z, ld []float64, err error)
 	// Complete re-places the atoms the flow does not generate; a VJP after
-	// a kept Complete trains the placer only.
+	// a kept Complete reaches the placer, not the flow.
 	Complete(ctx context.Context, x []float64, keep bool) ([]float64, error)
 	VJP(ctx context.Context, dout, dld []float64) ([]float64, error)
 	Step(ctx context.Context, lr, clip float64) (float64, error)

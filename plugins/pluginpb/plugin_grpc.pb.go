@@ -529,7 +529,9 @@ type FlowClient interface {
 	Inverse(ctx context.Context, in *TransformRequest, opts ...grpc.CallOption) (*TransformResponse, error)
 	// Complete re-places the atoms the flow does not generate (the
 	// thesis' hydrogens) in configurations, G^H(F^H(x)); a VJP after it
-	// reaches the placer's parameters only. Log-dets are 0.
+	// reaches the placer's parameters, and gives each generated atom its own
+	// cotangent plus the placed atoms' through the placer (0 for the placed
+	// atoms, whose inputs are overwritten). Log-dets are 0.
 	Complete(ctx context.Context, in *TransformRequest, opts ...grpc.CallOption) (*TransformResponse, error)
 	VJP(ctx context.Context, in *VJPRequest, opts ...grpc.CallOption) (*VJPResponse, error)
 	Save(ctx context.Context, in *SaveRequest, opts ...grpc.CallOption) (*Empty, error)
@@ -656,7 +658,9 @@ type FlowServer interface {
 	Inverse(context.Context, *TransformRequest) (*TransformResponse, error)
 	// Complete re-places the atoms the flow does not generate (the
 	// thesis' hydrogens) in configurations, G^H(F^H(x)); a VJP after it
-	// reaches the placer's parameters only. Log-dets are 0.
+	// reaches the placer's parameters, and gives each generated atom its own
+	// cotangent plus the placed atoms' through the placer (0 for the placed
+	// atoms, whose inputs are overwritten). Log-dets are 0.
 	Complete(context.Context, *TransformRequest) (*TransformResponse, error)
 	VJP(context.Context, *VJPRequest) (*VJPResponse, error)
 	Save(context.Context, *SaveRequest) (*Empty, error)

@@ -429,7 +429,9 @@ class FlowServicer(object):
     def Complete(self, request, context):
         """Complete re-places the atoms the flow does not generate (the
         thesis' hydrogens) in configurations, G^H(F^H(x)); a VJP after it
-        reaches the placer's parameters only. Log-dets are 0.
+        reaches the placer's parameters, and gives each generated atom its own
+        cotangent plus the placed atoms' through the placer (0 for the placed
+        atoms, whose inputs are overwritten). Log-dets are 0.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
