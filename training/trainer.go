@@ -539,45 +539,60 @@ func (t *Trainer) PlacerStep(ctx context.Context, n int, lr, clip float64) (Step
 }
 
 // Local adapts a generator in process to the Flow a trainer trains.
-func Local(g *flows.Generator) Flow { return local{g} }
+func Local(g *flows.Generator) Flow { return &local{g: g} }
 
-type local struct{ g *flows.Generator }
+// local remembers the input width of the last pass kept for a VJP:
+// latent rows after Forward, configurations after Inverse and Complete.
+type local struct {
+	g      *flows.Generator
+	keptIn int
+}
 
-func (l local) LatentDim() int     { return l.g.LatentDim() }
-func (l local) Dim() int           { return l.g.Dim() }
-func (l local) BaseSigma() float64 { return l.g.BaseSigma() }
+func (l *local) LatentDim() int     { return l.g.LatentDim() }
+func (l *local) Dim() int           { return l.g.Dim() }
+func (l *local) BaseSigma() float64 { return l.g.BaseSigma() }
 
-func (l local) Forward(_ context.Context, z []float64, keep bool) ([]float64, []float64, error) {
+func (l *local) Forward(_ context.Context, z []float64, keep bool) ([]float64, []float64, error) {
 	n := len(z) / l.g.LatentDim()
 	x, ld := make([]float64, n*l.g.Dim()), make([]float64, n)
 	l.g.Forward(n, z, x, ld, keep)
+	l.kept(keep, l.g.LatentDim())
 	return x, ld, nil
 }
 
-func (l local) Inverse(_ context.Context, x []float64, keep bool) ([]float64, []float64, error) {
+func (l *local) Inverse(_ context.Context, x []float64, keep bool) ([]float64, []float64, error) {
 	n := len(x) / l.g.Dim()
 	z, ld := make([]float64, n*l.g.LatentDim()), make([]float64, n)
 	l.g.Inverse(n, x, z, ld, keep)
+	l.kept(keep, l.g.Dim())
 	return z, ld, nil
 }
 
-func (l local) Complete(_ context.Context, x []float64, keep bool) ([]float64, error) {
+func (l *local) Complete(_ context.Context, x []float64, keep bool) ([]float64, error) {
 	out := append([]float64(nil), x...)
 	l.g.Complete(len(x)/l.g.Dim(), out, keep)
+	l.kept(keep, l.g.Dim())
 	return out, nil
 }
 
-func (l local) VJP(_ context.Context, dout, dld []float64) ([]float64, error) {
-	n := len(dld)
-	in := l.g.LatentDim()
-	if len(dout) == n*l.g.LatentDim() {
-		in = l.g.Dim() // after an inverse pass the inputs are configurations
+// kept records the input width of a pass; a pass not kept ends the last
+// kept one, as it does in the generator.
+func (l *local) kept(keep bool, in int) {
+	l.keptIn = 0
+	if keep {
+		l.keptIn = in
 	}
-	din := make([]float64, n*in)
+}
+
+func (l *local) VJP(_ context.Context, dout, dld []float64) ([]float64, error) {
+	if l.keptIn == 0 {
+		return nil, fmt.Errorf("training: no pass was kept for a VJP")
+	}
+	din := make([]float64, len(dld)*l.keptIn)
 	return din, l.g.VJP(dout, dld, din)
 }
 
-func (l local) Step(_ context.Context, lr, clip float64) (float64, error) {
+func (l *local) Step(_ context.Context, lr, clip float64) (float64, error) {
 	return l.g.Step(lr, clip), nil
 }
-func (l local) Save(_ context.Context, path string) error { return l.g.SaveFile(path) }
+func (l *local) Save(_ context.Context, path string) error { return l.g.SaveFile(path) }
