@@ -107,6 +107,11 @@ func (r *Run) resume(ctx context.Context) error {
 func inputChecksums(c *Config) (map[string]string, error) {
 	out := map[string]string{}
 	files := append([]string{c.System.PSF, c.System.Coords, c.ForceField.Align.Reference}, c.System.Params...)
+	// Trained flows are inputs too: the placer's and the flow moves'.
+	files = append(files, c.ForceField.Placer.Flow.Options["load"])
+	for _, m := range c.Moves {
+		files = append(files, m.Flow.Options["load"])
+	}
 	for _, f := range files {
 		if f == "" {
 			continue

@@ -102,7 +102,29 @@ type ForceFieldConfig struct {
 	CoulombConstant float64            `mapstructure:"coulomb_constant" json:"coulomb_constant,omitempty"`
 	Clip            map[string]float64 `mapstructure:"clip" json:"clip,omitempty"`
 	Align           AlignConfig        `mapstructure:"align" json:"align"`
+	// Placer samples the energy with the hydrogens a flow places instead
+	// of the molecule's own: see PlacerConfig.
+	Placer PlacerConfig `mapstructure:"placer" json:"placer"`
 }
+
+// PlacerConfig turns the energy into U(x^C, G^H(x^C)) plus a tether of
+// the hydrogens to the placed positions, where G^H is the hydrogen placer
+// of a flow trained by mdrun train: the distribution of heavy atoms that
+// data-free training of that flow converges to (thesis App. A.2, eq. 84),
+// whose mode fractions say what a data-free loss should reach. The tether
+// leaves the heavy atoms' distribution exactly as it is (see
+// engine/placed.go).
+type PlacerConfig struct {
+	// Flow is the flow plugin holding the placer, as for a flow move:
+	// {options: {load: PREFIX.flow.npz}} for the built-in flow.
+	Flow PluginConfig `mapstructure:"flow" json:"flow"`
+	// Tether is the stiffness of the hydrogens' tether, kcal/mol/Å²
+	// (default 50: 0.11 Å of thermal spread per coordinate at 300 K).
+	Tether float64 `mapstructure:"tether" json:"tether,omitempty"`
+}
+
+// Enabled reports whether the energy places its hydrogens with a flow.
+func (p PlacerConfig) Enabled() bool { return p.Flow.Enabled() || len(p.Flow.Options) > 0 }
 
 // AlignConfig configures the alignment penalty; off without a reference.
 type AlignConfig struct {
@@ -235,6 +257,10 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	c.ForceField.Align.Reference = rel(c.ForceField.Align.Reference)
 	c.System.Plugin.Path = rel(c.System.Plugin.Path)
+	c.ForceField.Placer.Flow.Path = rel(c.ForceField.Placer.Flow.Path)
+	if load, ok := c.ForceField.Placer.Flow.Options["load"]; ok {
+		c.ForceField.Placer.Flow.Options["load"] = rel(load)
+	}
 	for i := range c.Moves {
 		m := &c.Moves[i]
 		m.Flow.Path = rel(m.Flow.Path)
@@ -338,6 +364,14 @@ func (c *Config) WithDefaults() *Config {
 			if m.TargetAcceptance == 0 {
 				m.TargetAcceptance = 0.7
 			}
+		}
+	}
+	if pl := &out.ForceField.Placer; pl.Enabled() {
+		if pl.Flow.Name == "" {
+			pl.Flow.Name = "flow"
+		}
+		if pl.Tether == 0 {
+			pl.Tether = 50
 		}
 	}
 	if out.Ladder.Enabled() && len(out.Ladder.Temperatures) == 0 && out.Ladder.Rungs > 0 && out.Ladder.Min > 0 && out.Ladder.Max > out.Ladder.Min {
@@ -503,6 +537,27 @@ func (c *Config) Validate() error {
 	for name, g := range c.ForceField.Clip {
 		if !(g > 0) {
 			bad("forcefield.clip."+name, "%v must be positive", g)
+		}
+	}
+	if pl := c.ForceField.Placer; pl.Enabled() {
+		if sys.PSF == "" && (sys.Analytic != "" || sys.Plugin.Enabled()) {
+			bad("forcefield.placer", "places hydrogens of a molecule: it needs system.psf (or the default dialanine)")
+		}
+		if !(pl.Tether > 0) || math.IsInf(pl.Tether, 0) {
+			bad("forcefield.placer.tether", "%v kcal/mol/A^2 must be positive", pl.Tether)
+		}
+		if pl.Flow.Name == "flow" && pl.Flow.Path == "" && pl.Flow.Options["load"] == "" {
+			bad("forcefield.placer.flow", "the built-in flow needs a trained flow: flow: {options: {load: PREFIX.flow.npz}} (from mdrun train)")
+		}
+		if pl.Flow.Path != "" {
+			if _, err := os.Stat(pl.Flow.Path); err != nil {
+				bad("forcefield.placer.flow.path", "%v", err)
+			}
+		}
+		if load := pl.Flow.Options["load"]; load != "" {
+			if _, err := os.Stat(load); err != nil {
+				bad("forcefield.placer.flow.options.load", "%v", err)
+			}
 		}
 	}
 	if len(errs) == 0 {

@@ -65,6 +65,10 @@ func TestConfigErrors(t *testing.T) {
 		{"steps: 10\noutput: {record: some}\n", `output.record: "some"`},
 		{"steps: 10\nmoves: [{type: langevin, timestep: -1}]\n", "moves[0].timestep: -1 must be positive"},
 		{"steps: 10\nwalkers: many\n", "walkers"},
+		{"steps: 10\nforcefield: {placer: {flow: {name: flow}}}\n", "forcefield.placer.flow: the built-in flow needs a trained flow"},
+		{"steps: 10\nforcefield: {placer: {flow: {options: {load: /nonexistent.flow.npz}}}}\n", "forcefield.placer.flow.options.load: stat /nonexistent.flow.npz"},
+		{"steps: 10\nforcefield: {placer: {flow: {options: {load: x}}, tether: -1}}\n", "forcefield.placer.tether: -1"},
+		{"steps: 10\nsystem: {analytic: double_well_medium}\nforcefield: {placer: {flow: {options: {load: x}}}}\n", "forcefield.placer: places hydrogens of a molecule"},
 	}
 	for _, c := range cases {
 		cfg, err := LoadConfig(writeConfig(t, c.text), nil)

@@ -241,6 +241,9 @@ func (c *TrainConfig) Validate() error {
 	if c.Placer.Steps > 0 && c.Data == "" {
 		bad("data", "training the placer needs a dataset")
 	}
+	if c.ForceField.Placer.Enabled() {
+		bad("forcefield.placer", "a flow trains on the molecule's own energy; the energy with a flow's placed hydrogens is for sampling (mdrun run, mdrun gendata --placer)")
+	}
 	if c.Oversample.Modes != "" && c.Data == "" {
 		bad("oversample", "oversampling modes needs a dataset")
 	}

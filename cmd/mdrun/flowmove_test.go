@@ -194,6 +194,28 @@ output: {dataset: 20, prefix: run}
 			}
 		}
 	}
+	// The target of data-free training with this flow's placer, sampled
+	// by gendata --placer; a flow that places nothing is refused.
+	target := filepath.Join(t.TempDir(), "target.npz")
+	code, out, errs = mdrun(t, "gendata", "--placer", filepath.Join(dir, "dia.flow.npz"), "--rungs", "2", "--max-temperature", "400",
+		"--samples", "20", "--thin", "10", "--align", ref, "--align-atoms", "heavy", "--out", target, "--quiet", "--json")
+	if !placed {
+		if code != exitError || !strings.Contains(errs, "places no atoms") {
+			t.Errorf("gendata --placer with a flow that places nothing: exit %d: %s", code, errs)
+		}
+		return
+	}
+	if code != exitOK {
+		t.Fatalf("gendata --placer: exit %d: %s", code, errs)
+	}
+	var res engine.GenDataResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	names, err := openDataset(t, target).Strings("term_names")
+	if err != nil || names[len(names)-1] != engine.TermPlacerTether || len(res.ModeFractions) != 5 || res.Frames != 20 {
+		t.Errorf("gendata --placer: terms %v (%v), %d mode fractions over %d frames", names, err, len(res.ModeFractions), res.Frames)
+	}
 }
 
 // TestReweight importance-samples Double Well Medium 2D with a trained

@@ -74,10 +74,20 @@ lowest-temperature walker of each ladder every --thin moves after
 equilibration, and writes the frames to an .npz dataset. It then prints the
 fractions of the named modes with error bars from block averaging (each
 ladder an independent estimate): butane's trans/gauche rotamers, dialanine's
-(phi, psi) basins, the double wells' two sides.`,
+(phi, psi) basins, the double wells' two sides.
+
+With --placer FLOW (a molecular flow with a hydrogen placer, from mdrun
+train) it samples instead the energy with that placer's hydrogens,
+U(x^C, G^H(x^C)), the heavy-atom distribution that data-free training of
+the flow converges to (thesis App. A.2), its hydrogens tethered to the
+placed positions (--placer-tether, kcal/mol/A^2), which leaves the heavy
+atoms' distribution as it is. Its mode fractions are what a data-free loss
+should reach with that placer.`,
 		Example: `  mdrun gendata --psf data/systems/butane/butane.psf --coords data/systems/butane/butane.pdb \
       --params data/toppar/par_all36_cgenff.prm --params data/toppar/top_all36_cgenff.rtf \
       --temperature 300 --max-temperature 600 --rungs 6 --ladders 4 --samples 10000 --out butane.npz
+  mdrun gendata --max-temperature 800 --ladders 4 --samples 5000 --thin 200 --align data/systems/dialanine/dialanine.pdb \
+      --align-atoms heavy --placer out/dialanine-proposal.flow.npz --out out/dialanine-placer-target.npz
   mdrun gendata --analytic double_well_wide --analytic-param dim=12 --temperature 1 --max-temperature 5 --samples 100000 --out dw.npz`,
 		Args: noArgs,
 	}
@@ -99,6 +109,8 @@ ladder an independent estimate): butane's trans/gauche rotamers, dialanine's
 	f.String("modes", "auto", "modes to report: auto, dialanine, dialanine-phi, butane, dihedral:A-B-C-D, none")
 	f.Bool("json", false, "print the result as JSON")
 	f.Bool("quiet", false, "no progress display")
+	f.String("placer", "", "sample the energy with the hydrogens this trained flow (PREFIX.flow.npz) places")
+	f.Float64("placer-tether", 50, "stiffness of the hydrogens' tether to the placed positions with --placer, kcal/mol/A^2")
 	addForceFieldFlags(cmd)
 	v := bindViper(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -109,6 +121,9 @@ ladder an independent estimate): butane's trans/gauche rotamers, dialanine's
 		fc, err := forceFieldConfig(v)
 		if err != nil {
 			return err
+		}
+		if flow := v.GetString("placer"); flow != "" {
+			fc.Placer = engine.PlacerConfig{Flow: engine.PluginConfig{Options: map[string]string{"load": flow}}, Tether: v.GetFloat64("placer-tether")}
 		}
 		job := &engine.GenDataJob{
 			System: sc, ForceField: fc, Method: v.GetString("method"),

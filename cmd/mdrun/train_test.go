@@ -291,10 +291,11 @@ output: {dir: %s}
 func TestTrainRefusesBadConfig(t *testing.T) {
 	dir := t.TempDir()
 	for yaml, want := range map[string]string{
-		"system: {analytic: double_well_medium}\ntrain: {steps: 10}\n":                                                     "the built-in loss needs a name",
-		"system: {analytic: double_well_medium}\npretrain: {steps: 10}\n":                                                  "pre-training needs a dataset",
-		"system: {analytic: double_well_medium}\nloss: {options: {name: l2plus}}\ntrain: {steps: 10}\nflw: {name: flow}\n": "flw",
-		"system: {analytic: double_well_medium}\nflow: {name: flo}\nloss: {options: {name: l2plus}}\ntrain: {steps: 10}\n": `no built-in plugin is called "flo"`,
+		"system: {analytic: double_well_medium}\ntrain: {steps: 10}\n":                                                       "the built-in loss needs a name",
+		"system: {analytic: double_well_medium}\npretrain: {steps: 10}\n":                                                    "pre-training needs a dataset",
+		"system: {analytic: double_well_medium}\nloss: {options: {name: l2plus}}\ntrain: {steps: 10}\nflw: {name: flow}\n":   "flw",
+		"system: {analytic: double_well_medium}\nflow: {name: flo}\nloss: {options: {name: l2plus}}\ntrain: {steps: 10}\n":   `no built-in plugin is called "flo"`,
+		"forcefield: {placer: {flow: {options: {load: x.flow.npz}}}}\nloss: {options: {name: l2plus}}\ntrain: {steps: 10}\n": "forcefield.placer: a flow trains on the molecule's own energy",
 	} {
 		code, _, errs := mdrun(t, "train", "-c", writeConfig(t, dir, yaml), "--quiet")
 		if code != exitError || !strings.Contains(errs, want) {
