@@ -14,8 +14,16 @@
 # thesis' deterministic placer (examples/dialanine-proposal-train.yaml).
 # STEPS (1000) and EVERY (250) set the fine-tuning's length and evaluations.
 #
-#   bash examples/experiments/dialanine.sh [OUT]   (about 40 min on 2 cores;
-#   the dataset and the pre-trained flow are reused when OUT holds them)
+# With the placer, the data-free losses aim at U(x^C, G^H(x^C)), the energy
+# with the placer's hydrogens, not at the data: the script samples that
+# target by replica exchange (mdrun gendata --placer, TARGET_SAMPLES frames
+# per ladder, default 1500; 0 skips it) and estimates it by importance
+# sampling with the pre-trained flow, and prints its phi > 0 fraction
+# beside the losses'.
+#
+#   bash examples/experiments/dialanine.sh [OUT]   (about 40 min on 2 cores,
+#   and about 40 min more for the placer's target; the dataset, the
+#   pre-trained flow and the target are reused when OUT holds them)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-out}
@@ -36,6 +44,15 @@ every=${EVERY:-250}
 if [ ! -f "$out/$pre.flow.npz" ]; then
   sed "s|\.\./out|$PWD/$out|g" "examples/$pre-train.yaml" > "$out/$pre.yaml"
   "$mdrun" train -c "$out/$pre.yaml" --quiet > "$out/$pre.txt"
+fi
+target_samples=${TARGET_SAMPLES:-1500}
+if [ "$pre" = dialanine-proposal ] && [ "$target_samples" -gt 0 ] && [ ! -f "$out/dialanine-placer-target.npz" ]; then
+  "$mdrun" gendata --max-temperature 800 --rungs 8 --ladders 4 --samples "$target_samples" --thin 200 --equilibration 20000 \
+    --align data/systems/dialanine/dialanine.pdb --align-atoms heavy --clip all=1000 --placer "$out/$pre.flow.npz" \
+    --modes dialanine-phi --out "$out/dialanine-placer-target.npz" --quiet > "$out/dialanine-placer-target.txt"
+fi
+if [ "$pre" = dialanine-proposal ]; then
+  "$mdrun" reweight -c "$out/$pre.yaml" --samples 100000 --modes dialanine-phi > "$out/dialanine-placer-target-is.txt"
 fi
 for loss in l2plus klz_df klx; do
   cat > "$out/dialanine-$loss.yaml" <<YAML
@@ -58,3 +75,9 @@ for loss in l2plus klz_df klx; do
     $p != "" { line = line sprintf(" %s:%.4f(ESS %.3f)", $1, $p, $e) }
     END { print name " phi>0" line }' "$out/dialanine-$loss.metrics.csv"
 done
+if [ -f "$out/dialanine-placer-target.txt" ]; then
+  echo "target U(x^C, G^H(x^C)) by replica exchange:"; grep -E "phi[<>]0" "$out/dialanine-placer-target.txt"
+fi
+if [ -f "$out/dialanine-placer-target-is.txt" ]; then
+  echo "the same target by importance sampling with the pre-trained flow:"; cat "$out/dialanine-placer-target-is.txt"
+fi
