@@ -522,7 +522,12 @@ func (g *Generator) Place(n int, x []float64, keep bool) {
 // PlacerVJP backpropagates the cotangents of whole configurations through
 // the last kept Place into the placer's parameters (their gradient
 // accumulates in Flow.Grad; the generated atoms are held fixed).
-func (g *Generator) PlacerVJP(dout []float64) error {
+func (g *Generator) PlacerVJP(dout []float64) error { return g.placerBackward(dout, false) }
+
+// placerBackward is PlacerVJP, leaving in g.scratch the generated atoms'
+// cotangents: what the placed atoms' give them through the placer, plus
+// with own their own in dout.
+func (g *Generator) placerBackward(dout []float64, own bool) error {
 	n := g.placeN
 	if n == 0 {
 		return fmt.Errorf("flows: no Place was kept for a placer VJP")
@@ -534,7 +539,11 @@ func (g *Generator) PlacerVJP(dout []float64) error {
 		return fmt.Errorf("flows: %d cotangents for %d rows of %d", len(dout), n, g.Dim())
 	}
 	g.scratch = grow(g.scratch, n*3*len(g.Spec.Generated))
-	clear(g.scratch)
+	if own {
+		g.gather(n, dout, g.scratch)
+	} else {
+		clear(g.scratch)
+	}
 	g.placeBackward(n, dout, g.scratch, nil, nil, nil)
 	return nil
 }
@@ -554,17 +563,10 @@ func (g *Generator) placeVJP(dout, din []float64) error {
 		copy(din[:n*N], dout[:n*N]) // nothing is placed: Place is the identity
 		return nil
 	}
-	if err := g.PlacerVJP(dout); err != nil {
+	if err := g.placerBackward(dout, true); err != nil {
 		return err
 	}
 	clear(din[:n*N])
 	g.scatter(n, g.scratch, din)
-	for r := 0; r < n; r++ {
-		for _, a := range g.Spec.Generated {
-			for k := 0; k < 3; k++ {
-				din[r*N+3*a+k] += dout[r*N+3*a+k]
-			}
-		}
-	}
 	return nil
 }
