@@ -85,6 +85,14 @@ type PluginConfig struct {
 // Enabled reports whether a plugin is configured.
 func (p PluginConfig) Enabled() bool { return p.Name != "" || p.Path != "" }
 
+// untrainedBuiltinFlow reports whether p names the built-in flow without a
+// trained flow to load: a fresh flow, useless to a flow move or a placer.
+func (p PluginConfig) untrainedBuiltinFlow() bool {
+	return p.Name == "flow" && p.Path == "" && p.Options["load"] == ""
+}
+
+const untrainedFlowMessage = "the built-in flow needs a trained flow: flow: {options: {load: PREFIX.flow.npz}} (from mdrun train)"
+
 // PluginsConfig are the settings of the plugin host.
 type PluginsConfig struct {
 	// Dir is where plugins are found by name (flowmd-<name>).
@@ -500,8 +508,8 @@ func (c *Config) Validate() error {
 			if m.Batch < 1 {
 				bad(key+".batch", "%d must be at least 1", m.Batch)
 			}
-			if m.Flow.Name == "flow" && m.Flow.Path == "" && m.Flow.Options["load"] == "" {
-				bad(key+".flow", "the built-in flow needs a trained flow: flow: {options: {load: PREFIX.flow.npz}} (from mdrun train)")
+			if m.Flow.untrainedBuiltinFlow() {
+				bad(key+".flow", untrainedFlowMessage)
 			}
 		default:
 			bad(key+".type", "%q is not a move: expected langevin, velocity_verlet, random_walk, mala, hmc, replica_exchange or flow", m.Type)
@@ -546,8 +554,8 @@ func (c *Config) Validate() error {
 		if !(pl.Tether > 0) || math.IsInf(pl.Tether, 0) {
 			bad("forcefield.placer.tether", "%v kcal/mol/A^2 must be positive", pl.Tether)
 		}
-		if pl.Flow.Name == "flow" && pl.Flow.Path == "" && pl.Flow.Options["load"] == "" {
-			bad("forcefield.placer.flow", "the built-in flow needs a trained flow: flow: {options: {load: PREFIX.flow.npz}} (from mdrun train)")
+		if pl.Flow.untrainedBuiltinFlow() {
+			bad("forcefield.placer.flow", untrainedFlowMessage)
 		}
 		if pl.Flow.Path != "" {
 			if _, err := os.Stat(pl.Flow.Path); err != nil {

@@ -287,30 +287,46 @@ func bestRotation(a, b [][3]float64) [3][3]float64 {
 	return out
 }
 
-// flowMove starts the flow plugin of a flow move and returns the move.
-func (r *Run) flowMove(ctx context.Context, i int, mc MoveConfig) (integrators.Move, error) {
+// startFlow starts the flow plugin pc names, on the run's plugin host,
+// and checks that it makes configurations of the run's system.
+func (r *Run) startFlow(ctx context.Context, pc PluginConfig) (*plugins.RemoteFlow, plugins.Spec, error) {
 	if r.host == nil {
 		r.host = &plugins.Host{Log: PluginLog, Timeout: r.Config.Plugins.Timeout}
 	}
-	spec := ResolvePlugin(mc.Flow.Name, mc.Flow.Path, mc.Flow.Args, mc.Flow.SHA256, r.Config.Plugins.Dir)
-	flow, err := r.host.Flow(ctx, spec, mc.Flow.Options)
+	spec := ResolvePlugin(pc.Name, pc.Path, pc.Args, pc.SHA256, r.Config.Plugins.Dir)
+	flow, err := r.host.Flow(ctx, spec, pc.Options)
 	if err != nil {
-		return nil, err
+		return nil, spec, err
 	}
 	if flow.Dim() != r.Model.Dim() {
-		return nil, fmt.Errorf("the flow %s generates %d coordinates, the system has %d", spec.Name, flow.Dim(), r.Model.Dim())
+		return nil, spec, fmt.Errorf("the flow %s generates %d coordinates, the system has %d", spec.Name, flow.Dim(), r.Model.Dim())
+	}
+	return flow, spec, nil
+}
+
+// generatedAtoms lists the atoms a flow generates (0-based).
+func generatedAtoms(flow *plugins.RemoteFlow) []int {
+	gen := flow.Info().GetGeneratedAtoms()
+	atoms := make([]int, len(gen))
+	for k, a := range gen {
+		atoms[k] = int(a)
+	}
+	return atoms
+}
+
+// flowMove starts the flow plugin of a flow move and returns the move.
+func (r *Run) flowMove(ctx context.Context, i int, mc MoveConfig) (integrators.Move, error) {
+	flow, spec, err := r.startFlow(ctx, mc.Flow)
+	if err != nil {
+		return nil, err
 	}
 	p, err := integrators.NewIndependence(&flowDensity{flow: flow, sigma: flow.BaseSigma()}, mc.Batch, r.Config.Seed+uint64(i)*7919)
 	if err != nil {
 		return nil, err
 	}
-	if gen := flow.Info().GetGeneratedAtoms(); len(gen) > 0 && 3*len(gen) < flow.Dim() {
+	if atoms := generatedAtoms(flow); len(atoms) > 0 && 3*len(atoms) < flow.Dim() {
 		if r.System == nil {
 			return nil, fmt.Errorf("the flow %s places atoms it does not generate, which needs a molecule's bonds", spec.Name)
-		}
-		atoms := make([]int, len(gen))
-		for k, a := range gen {
-			atoms[k] = int(a)
 		}
 		frames, err := carryFrames(r.System.PSF, atoms)
 		if err != nil {

@@ -204,23 +204,11 @@ func (r *Run) buildModel(ctx context.Context) error {
 // energy the one with its placed hydrogens (placedEnergy).
 func (r *Run) placeHydrogens(ctx context.Context) error {
 	pc := r.Config.ForceField.Placer
-	if r.host == nil {
-		r.host = &plugins.Host{Log: PluginLog, Timeout: r.Config.Plugins.Timeout}
-	}
-	spec := ResolvePlugin(pc.Flow.Name, pc.Flow.Path, pc.Flow.Args, pc.Flow.SHA256, r.Config.Plugins.Dir)
-	flow, err := r.host.Flow(ctx, spec, pc.Flow.Options)
+	flow, spec, err := r.startFlow(ctx, pc.Flow)
 	if err != nil {
 		return fmt.Errorf("forcefield.placer: %w", err)
 	}
-	if flow.Dim() != r.Model.Dim() {
-		return fmt.Errorf("forcefield.placer: the flow %s makes configurations of %d coordinates, the system has %d", spec.Name, flow.Dim(), r.Model.Dim())
-	}
-	gen := flow.Info().GetGeneratedAtoms()
-	atoms := make([]int, len(gen))
-	for k, a := range gen {
-		atoms[k] = int(a)
-	}
-	m, err := newPlacedEnergy(r.Model, flow, atoms, pc.Tether)
+	m, err := newPlacedEnergy(r.Model, flow, generatedAtoms(flow), pc.Tether)
 	if err != nil {
 		return fmt.Errorf("forcefield.placer: %s: %w", spec.Name, err)
 	}
