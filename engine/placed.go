@@ -111,12 +111,15 @@ func (m *placedEnergy) Evaluate(ctx context.Context, b *forcefields.Batch) error
 	if err := m.inner.Evaluate(ctx, ib); err != nil {
 		return err
 	}
-	// d = x^H - G^H(x^C) on the placed coordinates.
+	// d = x^H - G^H(x^C) on the placed coordinates, row after row.
+	np := len(m.placed)
+	d := make([]float64, n*np)
 	for r := 0; r < n; r++ {
 		var e float64
-		for _, c := range m.placed {
-			d := b.Coords[r*dim+c] - xp[r*dim+c]
-			e += d * d
+		for j, c := range m.placed {
+			v := b.Coords[r*dim+c] - xp[r*dim+c]
+			d[r*np+j] = v
+			e += v * v
 		}
 		e *= m.k / 2
 		b.Energy[r] += e
@@ -136,8 +139,8 @@ func (m *placedEnergy) Evaluate(ctx context.Context, b *forcefields.Batch) error
 		cot[i] = -cot[i]
 	}
 	for r := 0; r < n; r++ {
-		for _, c := range m.placed {
-			cot[r*dim+c] -= m.k * (b.Coords[r*dim+c] - xp[r*dim+c])
+		for j, c := range m.placed {
+			cot[r*dim+c] -= m.k * d[r*np+j]
 		}
 	}
 	grad, err := m.flow.VJP(ctx, cot, make([]float64, n))
@@ -150,8 +153,8 @@ func (m *placedEnergy) Evaluate(ctx context.Context, b *forcefields.Batch) error
 	// The placer's VJP gives the placed coordinates' inputs nothing (they
 	// are overwritten); their gradient is the tether's k d.
 	for r := 0; r < n; r++ {
-		for _, c := range m.placed {
-			grad[r*dim+c] = m.k * (b.Coords[r*dim+c] - xp[r*dim+c])
+		for j, c := range m.placed {
+			grad[r*dim+c] = m.k * d[r*np+j]
 		}
 	}
 	for i, g := range grad {

@@ -14,22 +14,8 @@ import (
 	"github.com/flowmd/flowmd/forcefields"
 	"github.com/flowmd/flowmd/forcefields/charmm"
 	"github.com/flowmd/flowmd/internal/testbin"
+	"github.com/flowmd/flowmd/training"
 )
-
-// inProcessPlacer is the placer of a generator in process, as the flow
-// plugin serves it.
-type inProcessPlacer struct{ g *flows.Generator }
-
-func (p inProcessPlacer) Complete(_ context.Context, x []float64, keep bool) ([]float64, error) {
-	out := append([]float64(nil), x...)
-	p.g.Complete(len(x)/p.g.Dim(), out, keep)
-	return out, nil
-}
-
-func (p inProcessPlacer) VJP(_ context.Context, dout, dld []float64) ([]float64, error) {
-	din := make([]float64, len(dout))
-	return din, p.g.VJP(dout, dld, din)
-}
 
 // dialaninePlacer returns the embedded dialanine's CHARMM energy (with the
 // alignment penalty on the heavy atoms), a fresh molecular generator whose
@@ -71,7 +57,7 @@ func dialaninePlacer(t *testing.T, place bool) (forcefields.Model, *flows.Genera
 func TestPlacedEnergy(t *testing.T) {
 	inner, g, ref := dialaninePlacer(t, true)
 	const k = 40.0
-	m, err := newPlacedEnergy(inner, inProcessPlacer{g}, g.GeneratedAtoms(), k)
+	m, err := newPlacedEnergy(inner, training.Local(g), g.GeneratedAtoms(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,14 +148,14 @@ func TestPlacedEnergy(t *testing.T) {
 
 func TestPlacedEnergyRefuses(t *testing.T) {
 	inner, g, _ := dialaninePlacer(t, false) // every atom generated
-	if _, err := newPlacedEnergy(inner, inProcessPlacer{g}, g.GeneratedAtoms(), 50); err == nil || !strings.Contains(err.Error(), "places no atoms") {
+	if _, err := newPlacedEnergy(inner, training.Local(g), g.GeneratedAtoms(), 50); err == nil || !strings.Contains(err.Error(), "places no atoms") {
 		t.Errorf("a flow that places no atoms: %v", err)
 	}
 	inner, g, _ = dialaninePlacer(t, true)
-	if _, err := newPlacedEnergy(inner, inProcessPlacer{g}, g.GeneratedAtoms(), 0); err == nil {
+	if _, err := newPlacedEnergy(inner, training.Local(g), g.GeneratedAtoms(), 0); err == nil {
 		t.Errorf("a tether of 0 accepted")
 	}
-	if _, err := newPlacedEnergy(inner, inProcessPlacer{g}, []int{0, 99}, 50); err == nil {
+	if _, err := newPlacedEnergy(inner, training.Local(g), []int{0, 99}, 50); err == nil {
 		t.Errorf("a generated atom out of range accepted")
 	}
 }
