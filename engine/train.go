@@ -33,6 +33,9 @@ type TrainConfig struct {
 	Temperature float64 `mapstructure:"temperature" json:"temperature"`
 	// Data is a dataset .npz from mdrun gendata or mdrun run.
 	Data string `mapstructure:"data" json:"data,omitempty"`
+	// Validation holds frames out of training, to compare the flow's
+	// likelihood of them with that of the training frames.
+	Validation ValidationConfig `mapstructure:"validation" json:"validation,omitempty"`
 	// Flow, Loss and Trainer are plugins; their names default to the
 	// built-in flow, loss and trainer.
 	Flow PluginConfig `mapstructure:"flow" json:"flow"`
@@ -94,6 +97,14 @@ type OversampleConfig struct {
 	Fraction float64 `mapstructure:"fraction" json:"fraction,omitempty"`
 }
 
+// ValidationConfig is the held-out data: a dataset of its own (best an
+// independent run: frames of one trajectory are correlated), or the last
+// Fraction of Data's frames.
+type ValidationConfig struct {
+	Data     string  `mapstructure:"data" json:"data,omitempty"`
+	Fraction float64 `mapstructure:"fraction" json:"fraction,omitempty"`
+}
+
 // EvalConfig is the evaluation during training.
 type EvalConfig struct {
 	Every   int    `mapstructure:"every" json:"every,omitempty"`
@@ -115,6 +126,7 @@ func LoadTrainConfig(path string) (*TrainConfig, error) {
 		return filepath.Join(dir, p)
 	}
 	c.System.PSF, c.System.Coords, c.Data = rel(c.System.PSF), rel(c.System.Coords), rel(c.Data)
+	c.Validation.Data = rel(c.Validation.Data)
 	for i, p := range c.System.Params {
 		c.System.Params[i] = rel(p)
 	}
@@ -253,6 +265,21 @@ func (c *TrainConfig) Validate() error {
 	if c.Data != "" {
 		if _, err := os.Stat(c.Data); err != nil {
 			bad("data", "%v", err)
+		}
+	}
+	if v := c.Validation; v.Data != "" || v.Fraction != 0 {
+		switch {
+		case c.Data == "":
+			bad("validation", "validation frames are compared with the training data, and there is none")
+		case v.Data != "" && v.Fraction != 0:
+			bad("validation", "give data (a held-out dataset) or fraction (of the training data), not both")
+		case !(v.Fraction >= 0 && v.Fraction < 1):
+			bad("validation.fraction", "%g is not a fraction in (0, 1)", v.Fraction)
+		}
+		if v.Data != "" {
+			if _, err := os.Stat(v.Data); err != nil {
+				bad("validation.data", "%v", err)
+			}
 		}
 	}
 	for key, p := range map[string]PhaseConfig{"placer": c.Placer, "pretrain": c.Pretrain, "train": c.Train} {
@@ -469,6 +496,12 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 		"eval_every": i(c.Evaluate.Every), "eval_samples": i(c.Evaluate.Samples), "modes": c.Evaluate.Modes,
 		"log_every": i(c.Output.Log), "checkpoint": prefix, "checkpoint_every": i(max(c.Checkpoint, 0)),
 		"resume": strconv.FormatBool(resume),
+	}
+	if c.Validation.Data != "" {
+		o["validation"] = c.Validation.Data
+	}
+	if c.Validation.Fraction > 0 {
+		o["validation_fraction"] = f(c.Validation.Fraction)
 	}
 	if c.Oversample.Modes != "" {
 		o["oversample_modes"] = c.Oversample.Modes

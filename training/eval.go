@@ -32,6 +32,13 @@ type Evaluation struct {
 	// p_B, and the data's.
 	Modes, ReweightedModes, DataModes []float64
 	ModeNames                         []string
+	// TrainNLL is the mean -log p_G of the evaluated training frames and
+	// ValidationNLL that of the held-out frames, when there are any;
+	// TrainModeNLL and ValidationModeNLL are the same per mode (NaN for a
+	// mode without frames). A validation NLL far above the training one
+	// is a flow that learnt its frames, not their distribution.
+	TrainNLL, ValidationNLL         float64
+	TrainModeNLL, ValidationModeNLL []float64
 }
 
 // Evaluate draws n model samples (and up to n data configurations) and
@@ -80,40 +87,90 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 		return ev, nil
 	}
 	m := min(n, t.Frames)
-	// Evenly spaced frames: the evaluation sees the same data each time.
-	xd := make([]float64, 0, m*dim)
-	for j := 0; j < m; j++ {
-		f := j * t.Frames / m
-		xd = append(xd, t.Data[f*dim:(f+1)*dim]...)
-	}
+	xd := evenlySpaced(t.Data, t.Frames, m, dim)
 	bd, _, err := t.energies(ctx, xd, m, false)
 	if err != nil {
 		return ev, err
 	}
-	zf, ldf, err := t.Flow.Inverse(ctx, xd, false)
+	_, logp, err := t.logDensity(ctx, xd, false)
 	if err != nil {
 		return ev, err
 	}
-	d, sig := t.Flow.LatentDim(), t.Flow.BaseSigma()
 	rd := make([]float64, m)
 	for j := range rd {
-		rd[j] = -bd[j] - (logBase(zf[j*d:(j+1)*d], sig) + ldf[j])
+		rd[j] = -bd[j] - logp[j]
 	}
 	ev.DataMeanBetaU = mean(bd)
 	ev.ForwardKL = mean(rd) - ev.LogZ
 	if ev.ForwardESS, err = analysis.ForwardESSFraction(rd); err != nil {
 		return ev, err
 	}
+	dataMode := classify(modes, xd, m, dim)
 	if modes != nil {
 		ev.DataModes = make([]float64, len(modes.Modes))
-		cv := make([]float64, len(modes.CVs))
-		for j := 0; j < m; j++ {
-			if k := modes.ClassifyFrame(xd[j*dim:(j+1)*dim], cv); k >= 0 {
+		for _, k := range dataMode {
+			if k >= 0 {
 				ev.DataModes[k] += 1 / float64(m)
 			}
 		}
 	}
+	if t.ValidationFrames == 0 {
+		return ev, nil
+	}
+	ev.TrainNLL, ev.TrainModeNLL = meanNLL(logp, dataMode, modes)
+	mv := min(n, t.ValidationFrames)
+	xv := evenlySpaced(t.Validation, t.ValidationFrames, mv, dim)
+	_, logpv, err := t.logDensity(ctx, xv, false)
+	if err != nil {
+		return ev, err
+	}
+	ev.ValidationNLL, ev.ValidationModeNLL = meanNLL(logpv, classify(modes, xv, mv, dim), modes)
 	return ev, nil
+}
+
+// evenlySpaced returns m of the frames of x, evenly spaced, so that every
+// evaluation sees the same ones.
+func evenlySpaced(x []float64, frames, m, dim int) []float64 {
+	out := make([]float64, 0, m*dim)
+	for j := 0; j < m; j++ {
+		f := j * frames / m
+		out = append(out, x[f*dim:(f+1)*dim]...)
+	}
+	return out
+}
+
+// classify returns the mode of each of n configurations (-1 for none), or
+// nil without modes.
+func classify(modes *analysis.ModeSet, x []float64, n, dim int) []int {
+	if modes == nil {
+		return nil
+	}
+	cv := make([]float64, len(modes.CVs))
+	k := make([]int, n)
+	for j := range k {
+		k[j] = modes.ClassifyFrame(x[j*dim:(j+1)*dim], cv)
+	}
+	return k
+}
+
+// meanNLL returns the mean of -logp, and its mean over the frames of each
+// mode (NaN for a mode without frames; nil without modes).
+func meanNLL(logp []float64, mode []int, modes *analysis.ModeSet) (float64, []float64) {
+	all := -mean(logp)
+	if modes == nil {
+		return all, nil
+	}
+	sum, count := make([]float64, len(modes.Modes)), make([]float64, len(modes.Modes))
+	for j, k := range mode {
+		if k >= 0 {
+			sum[k] -= logp[j]
+			count[k]++
+		}
+	}
+	for k := range sum {
+		sum[k] /= count[k] // 0/0 is NaN: no frames in the mode
+	}
+	return all, sum
 }
 
 // Metrics flattens an evaluation into named numbers for logs and CSV
@@ -126,11 +183,20 @@ func (ev Evaluation) Metrics() map[string]float64 {
 	if ev.DataModes != nil || ev.ForwardESS > 0 {
 		m["eval_data_mean_beta_u"], m["eval_forward_kl"], m["eval_forward_ess"] = ev.DataMeanBetaU, ev.ForwardKL, ev.ForwardESS
 	}
+	validation := ev.ValidationNLL != 0 || ev.ValidationModeNLL != nil
+	if validation {
+		m["eval_nll_train"], m["eval_nll_validation"] = ev.TrainNLL, ev.ValidationNLL
+	}
 	for k, name := range ev.ModeNames {
 		m[fmt.Sprintf("mode.%s", name)] = ev.Modes[k]
 		m[fmt.Sprintf("reweighted.%s", name)] = ev.ReweightedModes[k]
 		if ev.DataModes != nil {
 			m[fmt.Sprintf("data.%s", name)] = ev.DataModes[k]
+		}
+		// A mode without frames on either side has no comparison to show.
+		if validation && !math.IsNaN(ev.TrainModeNLL[k]) && !math.IsNaN(ev.ValidationModeNLL[k]) {
+			m[fmt.Sprintf("nll_train.%s", name)] = ev.TrainModeNLL[k]
+			m[fmt.Sprintf("nll_validation.%s", name)] = ev.ValidationModeNLL[k]
 		}
 	}
 	return m

@@ -109,7 +109,7 @@ func (t *Trainer) scoreStep(ctx context.Context, loss losses.Loss, info losses.I
 // sum_r w_r log p_G(x_r): it adds that sum's parameter gradient to the
 // flow's and returns log p_G and the input gradient, w_r grad_x log p_G.
 func (t *Trainer) weightedLogDensity(ctx context.Context, x, w []float64) (logp, dx []float64, err error) {
-	z, logp, err := t.logDensity(ctx, x)
+	z, logp, err := t.logDensity(ctx, x, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,10 +117,11 @@ func (t *Trainer) weightedLogDensity(ctx context.Context, x, w []float64) (logp,
 	return logp, dx, err
 }
 
-// logDensity scores configurations by a kept inverse pass, log p_G(x) =
-// log q(F(x)) + log |det dF/dx|, and returns z = F(x) with it.
-func (t *Trainer) logDensity(ctx context.Context, x []float64) (z, logp []float64, err error) {
-	z, ld, err := t.Flow.Inverse(ctx, x, true)
+// logDensity scores configurations by the inverse pass, log p_G(x) =
+// log q(F(x)) + log |det dF/dx|, and returns z = F(x) with it; keep keeps
+// the pass for backLogDensity.
+func (t *Trainer) logDensity(ctx context.Context, x []float64, keep bool) (z, logp []float64, err error) {
+	z, ld, err := t.Flow.Inverse(ctx, x, keep)
 	if err != nil {
 		return nil, nil, err
 	}

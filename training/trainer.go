@@ -45,6 +45,13 @@ type Trainer struct {
 	// pre-training, of data losses and of evaluation.
 	Data   []float64
 	Frames int
+	// Validation are ValidationFrames held-out configurations that no
+	// training draw sees: the evaluation compares the flow's likelihood of
+	// them with that of the training frames, which shows a flow that
+	// learnt the frames rather than the distribution (per mode, a rare
+	// mode's few frames first).
+	Validation       []float64
+	ValidationFrames int
 	// ScoreStep is the step of the directional differences of
 	// score-matching losses (default DefaultScoreStep).
 	ScoreStep float64
@@ -63,6 +70,17 @@ type Trainer struct {
 	// cache holds the configurations a caching loss carries into the next
 	// batch.
 	cache []float64
+}
+
+// SetValidation holds out frames configurations x from training: the
+// evaluation reports the flow's likelihood of them beside that of the
+// training frames.
+func (t *Trainer) SetValidation(x []float64, frames int) error {
+	if len(x) != frames*t.Flow.Dim() {
+		return fmt.Errorf("training: %d numbers are not %d validation configurations of %d", len(x), frames, t.Flow.Dim())
+	}
+	t.Validation, t.ValidationFrames = x, frames
+	return nil
 }
 
 // New returns a trainer whose random draws (latent samples, minibatches)
@@ -352,7 +370,7 @@ func (t *Trainer) inverseStep(ctx context.Context, loss losses.Loss, info losses
 			return losses.Result{}, err
 		}
 	}
-	zf, logp, err := t.logDensity(ctx, x)
+	zf, logp, err := t.logDensity(ctx, x, true)
 	if err != nil {
 		return losses.Result{}, err
 	}

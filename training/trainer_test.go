@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/flowmd/flowmd/analysis"
 	"github.com/flowmd/flowmd/flows"
 	"github.com/flowmd/flowmd/forcefields/analytic"
 	"github.com/flowmd/flowmd/losses"
@@ -152,6 +153,54 @@ func TestEvaluateExactFlow(t *testing.T) {
 	logZ := math.Log(2 * math.Pi)
 	if math.Abs(ev.ReverseESS-1) > 1e-9 || math.Abs(ev.ForwardESS-1) > 1e-9 || math.Abs(ev.LogZ-logZ) > 1e-9 || math.Abs(ev.ReverseKL) > 1e-9 || math.Abs(ev.ForwardKL) > 1e-9 {
 		t.Errorf("%+v, log Z %g", ev, logZ)
+	}
+	if _, ok := ev.Metrics()["eval_nll_validation"]; ok {
+		t.Error("a validation NLL without validation frames")
+	}
+
+	// Held-out frames: -log p_G = |x|^2/2 + log 2 pi, over all frames and
+	// over each side of x0 = 0, for the training frames and the held-out
+	// ones alike.
+	val := make([]float64, 60)
+	for i := range val {
+		val[i] = 1 + rng.NormFloat64() // mostly x0 > 0: the modes' means differ
+	}
+	if err := tr.SetValidation(val, 30); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetValidation(val[:59], 30); err == nil {
+		t.Error("59 numbers taken as 30 frames of 2")
+	}
+	modes := analysis.DoubleWellModes(0, 0)
+	ev, err = tr.Evaluate(context.Background(), 500, &modes, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := func(x []float64, frames int) (all float64, mode [2]float64) {
+		var count [2]float64
+		for f := 0; f < frames; f++ {
+			nll := (x[2*f]*x[2*f]+x[2*f+1]*x[2*f+1])/2 + math.Log(2*math.Pi)
+			all += nll / float64(frames)
+			k := 0
+			if x[2*f] >= 0 {
+				k = 1
+			}
+			mode[k] += nll
+			count[k]++
+		}
+		return all, [2]float64{mode[0] / count[0], mode[1] / count[1]}
+	}
+	trainAll, trainMode := direct(data, 100)
+	valAll, valMode := direct(val, 30)
+	m := ev.Metrics()
+	for key, want := range map[string]float64{
+		"eval_nll_train": trainAll, "eval_nll_validation": valAll,
+		"nll_train.x0<0": trainMode[0], "nll_train.x0>=0": trainMode[1],
+		"nll_validation.x0<0": valMode[0], "nll_validation.x0>=0": valMode[1],
+	} {
+		if got, ok := m[key]; !ok || math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %g (reported %v), want %g", key, got, ok, want)
+		}
 	}
 }
 

@@ -57,7 +57,7 @@ import (
 
 type trainerProvider struct{}
 
-var trainerOptions = []string{"beta", "data", "placer_steps", "placer_batch", "placer_lr", "placer_lr_final", "placer_clip",
+var trainerOptions = []string{"beta", "data", "validation", "validation_fraction", "placer_steps", "placer_batch", "placer_lr", "placer_lr_final", "placer_clip",
 	"pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_final", "pretrain_clip", "steps", "batch", "lr",
 	"lr_final", "clip", "eval_every", "eval_samples", "modes", "psf", "params", "analytic", "analytic_params", "log_every",
 	"oversample_modes", "oversample_fraction", "checkpoint", "checkpoint_every", "resume", "seed"}
@@ -66,6 +66,8 @@ var trainerOptions = []string{"beta", "data", "placer_steps", "placer_batch", "p
 type trainPlan struct {
 	beta                             float64
 	data                             string
+	validation                       string
+	validationFraction               float64
 	placerSteps, placerBatch         int
 	placerLR, placerLRFinal          float64
 	placerClip                       float64
@@ -89,7 +91,7 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 	}
 	p := parser{o: o}
 	t := trainPlan{
-		beta: p.float("beta", 0), data: o["data"],
+		beta: p.float("beta", 0), data: o["data"], validation: o["validation"], validationFraction: p.float("validation_fraction", 0),
 		placerSteps: p.int("placer_steps", 0), placerBatch: p.int("placer_batch", 256), placerLR: p.float("placer_lr", 1e-3),
 		preSteps: p.int("pretrain_steps", 0), preBatch: p.int("pretrain_batch", 256), preLR: p.float("pretrain_lr", 1e-3),
 		steps: p.int("steps", 0), batch: p.int("batch", 256), lr: p.float("lr", 1e-4), clip: p.float("clip", 0),
@@ -111,10 +113,33 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 		return t, fmt.Errorf("steps must not be negative, batches, log_every and eval_samples must be positive")
 	case !(t.lr > 0) || !(t.lrFinal > 0) || !(t.preLR > 0) || !(t.preLRFinal > 0) || !(t.placerLR > 0) || !(t.placerLRFinal > 0):
 		return t, fmt.Errorf("learning rates must be positive")
+	case !(t.validationFraction >= 0 && t.validationFraction < 1):
+		return t, fmt.Errorf("option validation_fraction: %q is not a fraction in [0, 1)", o["validation_fraction"])
+	case t.validationFraction > 0 && t.validation != "":
+		return t, fmt.Errorf("options validation and validation_fraction: hold out a fraction of the data or give a validation dataset, not both")
+	case (t.validationFraction > 0 || t.validation != "") && t.data == "":
+		return t, fmt.Errorf("option validation: validation frames are compared with training data, and there is none")
 	case (t.checkpointEvery > 0 || t.resume) && t.checkpoint == "":
 		return t, fmt.Errorf("option checkpoint: a path prefix is needed for checkpoint_every and resume")
 	}
 	return t, nil
+}
+
+// readCoordinates reads the configurations of a dataset .npz.
+func readCoordinates(option, path string) ([]float64, int, error) {
+	d, err := dataset.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("option %s: %w", option, err)
+	}
+	defer d.Close()
+	x, shape, err := d.Float64("coordinates")
+	if err != nil {
+		return nil, 0, fmt.Errorf("option %s: %s: %w", option, path, err)
+	}
+	if len(shape) == 0 || shape[0] == 0 {
+		return nil, 0, fmt.Errorf("option %s: %s has no configurations", option, path)
+	}
+	return x, shape[0], nil
 }
 
 // trainerState is what a checkpoint of the trainer holds besides the flow.
@@ -132,19 +157,32 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 	if err != nil {
 		return err
 	}
-	var data []float64
-	frames := 0
+	var data, validation []float64
+	frames, held := 0, 0
 	if plan.data != "" {
-		d, err := dataset.Open(plan.data)
-		if err != nil {
+		if data, frames, err = readCoordinates("data", plan.data); err != nil {
 			return err
 		}
-		x, shape, err := d.Float64("coordinates")
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("option data: %s: %w", plan.data, err)
+	}
+	if plan.validation != "" {
+		if validation, held, err = readCoordinates("validation", plan.validation); err != nil {
+			return err
 		}
-		data, frames = x, shape[0]
+		if len(validation)/held != len(data)/frames {
+			return fmt.Errorf("option validation: %s has configurations of %d coordinates, the data %s of %d", plan.validation, len(validation)/held, plan.data, len(data)/frames)
+		}
+	}
+	if plan.validationFraction > 0 {
+		// The last frames, not a random draw: frames of a trajectory are
+		// correlated with their neighbours, and a random split would hold
+		// out near copies of training frames.
+		held = int(math.Round(plan.validationFraction * float64(frames)))
+		if held < 1 || held == frames {
+			return fmt.Errorf("option validation_fraction: %g of %d frames leaves none to hold out or none to train on", plan.validationFraction, frames)
+		}
+		dim := len(data) / frames
+		frames -= held
+		data, validation = data[:frames*dim], data[frames*dim:]
 	}
 	modes, err := trainerModes(o, o["modes"])
 	if err != nil {
@@ -153,6 +191,14 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 	tr, err := training.New(svc.Flow, svc.Energy, plan.beta, data, frames, plan.seed)
 	if err != nil {
 		return err
+	}
+	if held > 0 {
+		if err := tr.SetValidation(validation, held); err != nil {
+			return err
+		}
+		if err := send(&pluginpb.TrainEvent{Message: fmt.Sprintf("%d frames held out for validation, %d to train on", held, frames)}); err != nil {
+			return err
+		}
 	}
 	if o["oversample_modes"] != "" {
 		msg, err := oversample(tr, o, plan.oversample)
