@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -142,5 +143,38 @@ print(list(d["term_names"]))`
 	want := "(4, 2, 3) float64 3.5\n[-0.0, -0.3333333333333333, -0.6666666666666666, -1.0] int64 [0, 100, 200, 300]\n['bond', 'lennard_jones', 'φ']\n"
 	if string(out) != want {
 		t.Errorf("NumPy read:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestCoordinatesPoolsFiles reads two datasets' coordinates as one set of
+// frames, in order, and names the file whose frames do not fit.
+func TestCoordinatesPoolsFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, shape []int, start float64) string {
+		path := filepath.Join(dir, name)
+		n := 1
+		for _, s := range shape {
+			n *= s
+		}
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = start + float64(i)
+		}
+		if err := WriteArchive(path, []Array{{Name: "coordinates", Shape: shape, Data: x}}); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a, b := write("a.npz", []int{2, 2, 3}, 0), write("b.npz", []int{3, 2, 3}, 100)
+	x, frames, dim, err := Coordinates(a, b)
+	if err != nil || frames != 5 || dim != 6 || len(x) != 30 || x[11] != 11 || x[12] != 100 || x[29] != 117 {
+		t.Fatalf("frames %d dim %d, x %v, %v", frames, dim, x, err)
+	}
+	odd := write("odd.npz", []int{2, 3, 3}, 0)
+	if _, _, _, err := Coordinates(a, odd); err == nil || !strings.Contains(err.Error(), "odd.npz: frames of 9 coordinates") {
+		t.Errorf("frames of another size: %v", err)
+	}
+	if _, _, _, err := Coordinates(a, filepath.Join(dir, "missing.npz")); err == nil || !strings.Contains(err.Error(), "missing.npz") {
+		t.Errorf("a missing file: %v", err)
 	}
 }

@@ -200,3 +200,36 @@ func (d *Dataset) raw(name string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%s: no array %q", d.path, name)
 }
+
+// Coordinates reads the coordinates of one or more datasets, in order, as
+// one set of frames: a system's runs (independent trajectories, replica
+// ladders) pooled for training. Every file's frames must have the same
+// number of coordinates; the error names the file that differs.
+func Coordinates(paths ...string) (x []float64, frames, dim int, err error) {
+	if len(paths) == 0 {
+		return nil, 0, 0, errors.New("dataset: no files")
+	}
+	for _, path := range paths {
+		d, err := Open(path)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		c, shape, err := d.Float64("coordinates")
+		d.Close()
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(shape) == 0 || shape[0] == 0 {
+			return nil, 0, 0, fmt.Errorf("%s: coordinates hold no frames (shape %v)", path, shape)
+		}
+		n := len(c) / shape[0]
+		if dim == 0 {
+			dim = n
+		} else if n != dim {
+			return nil, 0, 0, fmt.Errorf("%s: frames of %d coordinates, those of %s have %d", path, n, paths[0], dim)
+		}
+		x = append(x, c...)
+		frames += shape[0]
+	}
+	return x, frames, dim, nil
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/floats"
@@ -197,7 +198,7 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 	var refLogW, refEnergies, refPlacedEnergies [][]float64
 	var refModes []float64
 	var refLabels []int
-	if c.Data != "" {
+	if len(c.Data) > 0 {
 		xd, err := referenceFrames(c.Data, dim, samples)
 		if err != nil {
 			return nil, err
@@ -209,7 +210,7 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 		for _, tg := range targets {
 			e, err := evaluateEnergies(ctx, tg.model, xd)
 			if err != nil {
-				return nil, fmt.Errorf("%s on %s: %w", tg.name, c.Data, err)
+				return nil, fmt.Errorf("%s on %s: %w", tg.name, strings.Join(c.Data, ", "), err)
 			}
 			lw := make([]float64, len(e))
 			for i := range lw {
@@ -224,12 +225,12 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 		if places := len(flow.Info().GetGeneratedAtoms()); places > 0 && 3*places < dim {
 			xp, err := flow.Complete(ctx, xd, false)
 			if err != nil {
-				return nil, fmt.Errorf("placing the hydrogens of %s: %w", c.Data, err)
+				return nil, fmt.Errorf("placing the hydrogens of %s: %w", strings.Join(c.Data, ", "), err)
 			}
 			for _, tg := range targets {
 				e, err := evaluateEnergies(ctx, tg.model, xp)
 				if err != nil {
-					return nil, fmt.Errorf("%s on %s with placed hydrogens: %w", tg.name, c.Data, err)
+					return nil, fmt.Errorf("%s on %s with placed hydrogens: %w", tg.name, strings.Join(c.Data, ", "), err)
 				}
 				refPlacedEnergies = append(refPlacedEnergies, e)
 			}
@@ -426,21 +427,16 @@ func evaluateEnergies(ctx context.Context, m forcefields.Model, x []float64) ([]
 	return b.Energy, nil
 }
 
-// referenceFrames reads up to max evenly spaced frames of a dataset.
-func referenceFrames(path string, dim, maxFrames int) ([]float64, error) {
-	d, err := dataset.Open(path)
+// referenceFrames reads up to maxFrames evenly spaced frames of datasets
+// pooled.
+func referenceFrames(paths []string, dim, maxFrames int) ([]float64, error) {
+	x, n, d, err := dataset.Coordinates(paths...)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Close()
-	x, shape, err := d.Float64("coordinates")
-	if err != nil {
-		return nil, err
+	if d != dim {
+		return nil, fmt.Errorf("%s: frames of %d coordinates, the system has %d", strings.Join(paths, ", "), d, dim)
 	}
-	if len(shape) < 2 || shape[0] == 0 || len(x)/shape[0] != dim {
-		return nil, fmt.Errorf("%s: coordinates of shape %v are not frames of %d numbers", path, shape, dim)
-	}
-	n := shape[0]
 	m := min(n, maxFrames)
 	out := make([]float64, 0, m*dim)
 	for j := 0; j < m; j++ {

@@ -31,8 +31,9 @@ type TrainConfig struct {
 	ForceField ForceFieldConfig `mapstructure:"forcefield" json:"forcefield"`
 	// Temperature in K (kT for reduced units). Default 300 K, or kT = 1.
 	Temperature float64 `mapstructure:"temperature" json:"temperature"`
-	// Data is a dataset .npz from mdrun gendata or mdrun run.
-	Data string `mapstructure:"data" json:"data,omitempty"`
+	// Data are dataset .npz files from mdrun gendata or mdrun run, their
+	// frames pooled in order (a single path is a list of one).
+	Data []string `mapstructure:"data" json:"data,omitempty"`
 	// Validation holds frames out of training, to compare the flow's
 	// likelihood of them with that of the training frames.
 	Validation ValidationConfig `mapstructure:"validation" json:"validation,omitempty"`
@@ -125,7 +126,10 @@ func LoadTrainConfig(path string) (*TrainConfig, error) {
 		}
 		return filepath.Join(dir, p)
 	}
-	c.System.PSF, c.System.Coords, c.Data = rel(c.System.PSF), rel(c.System.Coords), rel(c.Data)
+	c.System.PSF, c.System.Coords = rel(c.System.PSF), rel(c.System.Coords)
+	for i, p := range c.Data {
+		c.Data[i] = rel(p)
+	}
 	c.Validation.Data = rel(c.Validation.Data)
 	for i, p := range c.System.Params {
 		c.System.Params[i] = rel(p)
@@ -247,29 +251,32 @@ func (c *TrainConfig) Validate() error {
 	if c.Placer.Steps < 0 || c.Pretrain.Steps < 0 || c.Train.Steps < 0 || c.Placer.Steps+c.Pretrain.Steps+c.Train.Steps == 0 {
 		bad("placer.steps, pretrain.steps, train.steps", "at least one phase needs steps, none negative")
 	}
-	if c.Pretrain.Steps > 0 && c.Data == "" {
+	if c.Pretrain.Steps > 0 && len(c.Data) == 0 {
 		bad("data", "pre-training needs a dataset")
 	}
-	if c.Placer.Steps > 0 && c.Data == "" {
+	if c.Placer.Steps > 0 && len(c.Data) == 0 {
 		bad("data", "training the placer needs a dataset")
 	}
 	if c.ForceField.Placer.Enabled() {
 		bad("forcefield.placer", "a flow trains on the molecule's own energy; the energy with a flow's placed hydrogens is for sampling (mdrun run, mdrun gendata --placer)")
 	}
-	if c.Oversample.Modes != "" && c.Data == "" {
+	if c.Oversample.Modes != "" && len(c.Data) == 0 {
 		bad("oversample", "oversampling modes needs a dataset")
 	}
 	if f := c.Oversample.Fraction; f != 0 && !(f > 0 && f < 1) {
 		bad("oversample.fraction", "%g is not a fraction in (0, 1)", f)
 	}
-	if c.Data != "" {
-		if _, err := os.Stat(c.Data); err != nil {
+	for _, p := range c.Data {
+		if strings.Contains(p, ",") {
+			// The plugins get the list comma-separated.
+			bad("data", "%s: a dataset's path may not hold a comma", p)
+		} else if _, err := os.Stat(p); err != nil {
 			bad("data", "%v", err)
 		}
 	}
 	if v := c.Validation; v.Data != "" || v.Fraction != 0 {
 		switch {
-		case c.Data == "":
+		case len(c.Data) == 0:
 			bad("validation", "validation frames are compared with the training data, and there is none")
 		case v.Data != "" && v.Fraction != 0:
 			bad("validation", "give data (a held-out dataset) or fraction (of the training data), not both")
@@ -475,8 +482,8 @@ func (c *TrainConfig) flowOptions(r *Run) (map[string]string, error) {
 			}
 		}
 	}
-	if c.Data != "" && o["data"] == "" {
-		o["data"] = c.Data
+	if len(c.Data) > 0 && o["data"] == "" {
+		o["data"] = strings.Join(c.Data, ",")
 	}
 	if o["seed"] == "" {
 		o["seed"] = strconv.FormatUint(c.Seed, 10)
@@ -489,7 +496,7 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	i := strconv.Itoa
 	o := map[string]string{
-		"beta": f(beta), "data": c.Data, "seed": strconv.FormatUint(c.Seed, 10),
+		"beta": f(beta), "data": strings.Join(c.Data, ","), "seed": strconv.FormatUint(c.Seed, 10),
 		"placer_steps": i(c.Placer.Steps), "placer_batch": i(c.Placer.Batch), "placer_lr": f(c.Placer.LR),
 		"pretrain_steps": i(c.Pretrain.Steps), "pretrain_batch": i(c.Pretrain.Batch), "pretrain_lr": f(c.Pretrain.LR),
 		"steps": i(c.Train.Steps), "batch": i(c.Train.Batch), "lr": f(c.Train.LR), "clip": f(c.Train.Clip),
@@ -686,7 +693,7 @@ func (c *TrainConfig) plots(ctx context.Context, prefix string, log *metricsLog,
 		return out, err
 	}
 	series := []analysis.Series{{Name: "flow", Values: energiesOf(ctx, energy, xs)}}
-	if c.Data != "" {
+	if len(c.Data) > 0 {
 		sub, err := referenceFrames(c.Data, energy.Dim(), n)
 		if err != nil {
 			return out, err

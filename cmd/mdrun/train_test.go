@@ -133,7 +133,8 @@ output: {dir: %s, prefix: dw}
 // independent run's frames, both agree; trained long on 48 frames (the
 // last 0.3% of the data held out), the flow learns those frames and the
 // held-out ones are far less likely, most of all in the minor mode (a
-// fifth of the 48). Bad keys are refused by name.
+// fifth of the 48). data may list several datasets, pooled. Bad keys are
+// refused by name.
 func TestTrainValidation(t *testing.T) {
 	data := doubleWellData(t)
 	run := func(validation string, steps int) (out, dir string) {
@@ -152,7 +153,8 @@ output: {dir: %s, prefix: dw}
 		}
 		return out + errs, dir
 	}
-	out, dir := run(fmt.Sprintf("{data: %s}", doubleWellDataSeed(t, 2)), 600)
+	independent := doubleWellDataSeed(t, 2)
+	out, dir := run(fmt.Sprintf("{data: %s}", independent), 600)
 	if !strings.Contains(out, "16000 frames held out for validation, 16000 to train on") {
 		t.Errorf("no message on the held-out frames:\n%s", out)
 	}
@@ -189,6 +191,11 @@ output: {dir: %s, prefix: dw}
 		t.Errorf("a flow trained long on 48 frames: NLL train %.3f, validation %.3f (minor mode %.3f, %.3f); want the held-out frames far less likely", train, val, minorTrain, minorVal)
 	}
 
+	// Two datasets pooled: 32,000 frames, the last half held out.
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf("system: {analytic: double_well_medium, analytic_params: {dim: 2}}\ndata: [%s, %s]\nvalidation: {fraction: 0.5}\npretrain: {steps: 10}\n", data, independent))
+	if code, out, errs := mdrun(t, "train", "-c", cfg); code != exitOK || !strings.Contains(out+errs, "16000 frames held out for validation, 16000 to train on") {
+		t.Errorf("two datasets: exit %d, %s%s", code, out, errs)
+	}
 	for validation, key := range map[string]string{
 		"{fraction: 1.5}": "validation.fraction", "{fraction: 0.5, data: " + data + "}": "not both",
 		"{data: missing.npz}": "validation.data",
@@ -395,7 +402,7 @@ func TestTrainExamples(t *testing.T) {
 			}
 			dir := t.TempDir()
 			outDir := cfg.Output.Dir // where the example writes its flow
-			cfg.Data = exampleData(t, cfg)
+			cfg.Data = []string{exampleData(t, cfg)}
 			cfg.Flow.Options["blocks"], cfg.Flow.Options["hidden"] = "2", "16"
 			for _, ph := range []*engine.PhaseConfig{&cfg.Placer, &cfg.Pretrain, &cfg.Train} {
 				if ph.Steps > 0 {

@@ -31,6 +31,7 @@ package builtin
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/flowmd/flowmd/dataset"
 	"github.com/flowmd/flowmd/engine"
@@ -131,18 +132,14 @@ func FlowSpec(o map[string]string) (flows.GeneratorSpec, error) {
 		return gs, fmt.Errorf("give dim (a flow on plain coordinates), psf and coords (a molecule) or system=default (dialanine)")
 	}
 	gs.PlacerHidden, gs.PlacerLayers = placerHidden, placerLayers
-	if path := o["data"]; path != "" {
-		d, err := dataset.Open(path)
+	if paths := o["data"]; paths != "" {
+		// One dataset, or several (comma-separated) pooled.
+		x, frames, _, err := dataset.Coordinates(strings.Split(paths, ",")...)
 		if err != nil {
-			return gs, err
+			return gs, fmt.Errorf("option data: %w", err)
 		}
-		defer d.Close()
-		x, shape, err := d.Float64("coordinates")
-		if err != nil {
-			return gs, fmt.Errorf("option data: %s: %w", path, err)
-		}
-		if err := gs.FitStandardization(x, shape[0], 1e-3); err != nil {
-			return gs, fmt.Errorf("option data: %s: %w", path, err)
+		if err := gs.FitStandardization(x, frames, 1e-3); err != nil {
+			return gs, fmt.Errorf("option data: %s: %w", paths, err)
 		}
 	}
 	return gs, nil

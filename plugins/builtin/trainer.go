@@ -125,21 +125,14 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 	return t, nil
 }
 
-// readCoordinates reads the configurations of a dataset .npz.
-func readCoordinates(option, path string) ([]float64, int, error) {
-	d, err := dataset.Open(path)
+// readCoordinates reads the configurations of a dataset .npz, or of
+// several (comma-separated) pooled.
+func readCoordinates(option, paths string) ([]float64, int, error) {
+	x, frames, _, err := dataset.Coordinates(strings.Split(paths, ",")...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("option %s: %w", option, err)
 	}
-	defer d.Close()
-	x, shape, err := d.Float64("coordinates")
-	if err != nil {
-		return nil, 0, fmt.Errorf("option %s: %s: %w", option, path, err)
-	}
-	if len(shape) == 0 || shape[0] == 0 {
-		return nil, 0, fmt.Errorf("option %s: %s has no configurations", option, path)
-	}
-	return x, shape[0], nil
+	return x, frames, nil
 }
 
 // trainerState is what a checkpoint of the trainer holds besides the flow.
