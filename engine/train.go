@@ -98,12 +98,12 @@ type OversampleConfig struct {
 	Fraction float64 `mapstructure:"fraction" json:"fraction,omitempty"`
 }
 
-// ValidationConfig is the held-out data: a dataset of its own (best an
-// independent run: frames of one trajectory are correlated), or the last
+// ValidationConfig is the held-out data: datasets of their own (best
+// independent runs: frames of one trajectory are correlated), or the last
 // Fraction of Data's frames.
 type ValidationConfig struct {
-	Data     string  `mapstructure:"data" json:"data,omitempty"`
-	Fraction float64 `mapstructure:"fraction" json:"fraction,omitempty"`
+	Data     []string `mapstructure:"data" json:"data,omitempty"`
+	Fraction float64  `mapstructure:"fraction" json:"fraction,omitempty"`
 }
 
 // EvalConfig is the evaluation during training.
@@ -130,7 +130,9 @@ func LoadTrainConfig(path string) (*TrainConfig, error) {
 	for i, p := range c.Data {
 		c.Data[i] = rel(p)
 	}
-	c.Validation.Data = rel(c.Validation.Data)
+	for i, p := range c.Validation.Data {
+		c.Validation.Data[i] = rel(p)
+	}
 	for i, p := range c.System.Params {
 		c.System.Params[i] = rel(p)
 	}
@@ -274,17 +276,19 @@ func (c *TrainConfig) Validate() error {
 			bad("data", "%v", err)
 		}
 	}
-	if v := c.Validation; v.Data != "" || v.Fraction != 0 {
+	if v := c.Validation; len(v.Data) > 0 || v.Fraction != 0 {
 		switch {
 		case len(c.Data) == 0:
 			bad("validation", "validation frames are compared with the training data, and there is none")
-		case v.Data != "" && v.Fraction != 0:
-			bad("validation", "give data (a held-out dataset) or fraction (of the training data), not both")
+		case len(v.Data) > 0 && v.Fraction != 0:
+			bad("validation", "give data (held-out datasets) or fraction (of the training data), not both")
 		case !(v.Fraction >= 0 && v.Fraction < 1):
 			bad("validation.fraction", "%g is not a fraction in (0, 1)", v.Fraction)
 		}
-		if v.Data != "" {
-			if _, err := os.Stat(v.Data); err != nil {
+		for _, p := range v.Data {
+			if strings.Contains(p, ",") {
+				bad("validation.data", "%s: a dataset's path may not hold a comma", p)
+			} else if _, err := os.Stat(p); err != nil {
 				bad("validation.data", "%v", err)
 			}
 		}
@@ -504,8 +508,8 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 		"log_every": i(c.Output.Log), "checkpoint": prefix, "checkpoint_every": i(max(c.Checkpoint, 0)),
 		"resume": strconv.FormatBool(resume),
 	}
-	if c.Validation.Data != "" {
-		o["validation"] = c.Validation.Data
+	if len(c.Validation.Data) > 0 {
+		o["validation"] = strings.Join(c.Validation.Data, ",")
 	}
 	if c.Validation.Fraction > 0 {
 		o["validation_fraction"] = f(c.Validation.Fraction)

@@ -394,16 +394,31 @@ func TestTrainExamples(t *testing.T) {
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no training examples: %v", err)
 	}
+	// An example that starts from another's flow gets the flow the test
+	// trained for that one (the glob's order puts it first).
+	trained, root := map[string]string{}, t.TempDir()
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			cfg, err := engine.LoadTrainConfig(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := t.TempDir()
+			dir := filepath.Join(root, filepath.Base(p)) // outlives the subtest
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			outDir := cfg.Output.Dir // where the example writes its flow
 			cfg.Data = []string{exampleData(t, cfg)}
-			cfg.Flow.Options["blocks"], cfg.Flow.Options["hidden"] = "2", "16"
+			if len(cfg.Validation.Data) > 0 {
+				cfg.Validation.Data = cfg.Data
+			}
+			if load, ok := cfg.Flow.Options["load"]; ok {
+				if cfg.Flow.Options["load"], ok = trained[load]; !ok {
+					t.Fatalf("the example starts from %s, which no example before it trains", load)
+				}
+			} else {
+				cfg.Flow.Options["blocks"], cfg.Flow.Options["hidden"] = "2", "16"
+			}
 			for _, ph := range []*engine.PhaseConfig{&cfg.Placer, &cfg.Pretrain, &cfg.Train} {
 				if ph.Steps > 0 {
 					ph.Steps, ph.Batch = 20, 32
@@ -434,6 +449,7 @@ func TestTrainExamples(t *testing.T) {
 			if _, err := flows.Load(prefix + ".flow.npz"); err != nil {
 				t.Errorf("the trained flow: %v", err)
 			}
+			trained[filepath.Join(outDir, cfg.Output.Prefix+".flow.npz")] = prefix + ".flow.npz"
 			runFlowExamples(t, filepath.Join(outDir, cfg.Output.Prefix+".flow.npz"), prefix+".flow.npz")
 		})
 	}

@@ -162,7 +162,7 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 			return err
 		}
 		if len(validation)/held != len(data)/frames {
-			return fmt.Errorf("option validation: %s has configurations of %d coordinates, the data %s of %d", plan.validation, len(validation)/held, plan.data, len(data)/frames)
+			return fmt.Errorf("option validation: %s holds configurations of %d coordinates, the data %s of %d", plan.validation, len(validation)/held, plan.data, len(data)/frames)
 		}
 	}
 	if plan.validationFraction > 0 {
