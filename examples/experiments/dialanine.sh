@@ -34,6 +34,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-out}
 mkdir -p "$out"
+outabs=$(cd "$out" && pwd) # the configs it writes need absolute paths
 go build -o "$out/mdrun" ./cmd/mdrun
 mdrun=$out/mdrun
 if [ ! -f "$out/dialanine-heavy.npz" ]; then
@@ -54,7 +55,7 @@ if [ "$pre" = dialanine-topup ]; then
   # walkers per ladder, which stays in the basin), and validation frames
   # from independent runs.
   if [ ! -f "$out/dialanine-placer.flow.npz" ]; then
-    sed "s|\.\./out|$PWD/$out|g; s|\.\./data|$PWD/data|g" examples/dialanine-placer-train.yaml > "$out/dialanine-placer.yaml"
+    sed "s|\.\./out|$outabs|g; s|\.\./data|$PWD/data|g" examples/dialanine-placer-train.yaml > "$out/dialanine-placer.yaml"
     "$mdrun" train -c "$out/dialanine-placer.yaml" --quiet > "$out/dialanine-placer.txt"
   fi
   basin=(--coords data/systems/dialanine/dialanine-c7ax.pdb --rungs 2 --max-temperature 301 --ladders 4 --equilibration 2000)
@@ -69,7 +70,7 @@ else
   every=${EVERY:-250}
 fi
 if [ ! -f "$out/$pre.flow.npz" ]; then
-  sed "s|\.\./out|$PWD/$out|g; s|\.\./data|$PWD/data|g" "examples/$pre-train.yaml" > "$out/$pre.yaml"
+  sed "s|\.\./out|$outabs|g; s|\.\./data|$PWD/data|g" "examples/$pre-train.yaml" > "$out/$pre.yaml"
   "$mdrun" train -c "$out/$pre.yaml" --quiet > "$out/$pre.txt"
 fi
 target_samples=${TARGET_SAMPLES:-1500}
