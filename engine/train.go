@@ -89,6 +89,9 @@ type PhaseConfig struct {
 	LR      float64 `mapstructure:"lr" json:"lr,omitempty"`
 	LRFinal float64 `mapstructure:"lr_final" json:"lr_final,omitempty"`
 	Clip    float64 `mapstructure:"clip" json:"clip,omitempty"`
+	// Warmup is the number of first steps over which the rate rises
+	// linearly to LR; the schedule to LRFinal follows.
+	Warmup int `mapstructure:"warmup" json:"warmup,omitempty"`
 }
 
 // OversampleConfig names a mode set (as evaluate.modes) and the fraction
@@ -296,6 +299,9 @@ func (c *TrainConfig) Validate() error {
 	for key, p := range map[string]PhaseConfig{"placer": c.Placer, "pretrain": c.Pretrain, "train": c.Train} {
 		if p.Batch < 1 || !(p.LR > 0) || p.LRFinal < 0 || p.Clip < 0 {
 			bad(key, "batch and lr must be positive, lr_final and clip not negative")
+		}
+		if p.Warmup < 0 || (p.Warmup > 0 && p.Warmup >= p.Steps) {
+			bad(key+".warmup", "%d is not a number of steps below the phase's %d", p.Warmup, p.Steps)
 		}
 	}
 	if len(c.Losses) > 0 && (c.Loss.Path != "" || len(c.Loss.Options) > 0 || c.Loss.Name != "loss") {
@@ -529,6 +535,9 @@ func (c *TrainConfig) trainerOptions(beta float64, prefix string, resume bool) m
 		}
 		if prefix != "" && ph.Clip > 0 {
 			o[prefix+"clip"] = f(ph.Clip)
+		}
+		if ph.Warmup > 0 {
+			o[prefix+"warmup"] = i(ph.Warmup)
 		}
 	}
 	if c.System.Analytic != "" {

@@ -207,6 +207,42 @@ output: {dir: %s, prefix: dw}
 	}
 }
 
+// TestTrainWarmup: the rate rises linearly over a phase's first warmup
+// steps, then follows its geometric schedule to lr_final; a warmup as long
+// as the phase is refused.
+func TestTrainWarmup(t *testing.T) {
+	data := doubleWellData(t)
+	dir := t.TempDir()
+	config := func(warmup int) string {
+		return writeConfig(t, dir, fmt.Sprintf(`system: {analytic: double_well_medium, analytic_params: {dim: 2}}
+data: %s
+flow: {options: {blocks: "2", hidden: "16"}}
+pretrain: {steps: 100, batch: 32, lr: 1e-3, lr_final: 1e-4, warmup: %d}
+output: {dir: %s}
+`, data, warmup, dir))
+	}
+	if code, _, errs := mdrun(t, "train", "-c", config(50), "--quiet"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	steps, lr := metricColumn(t, filepath.Join(dir, "train.metrics.csv"), "lr")
+	want := map[string]float64{"10": 1e-3 * 10 / 50, "40": 1e-3 * 40 / 50, "50": 1e-3,
+		"60": 1e-3 * math.Pow(0.1, 9.0/49), "100": 1e-4}
+	for k, s := range steps {
+		if w, ok := want[s]; ok {
+			if math.Abs(lr[k]-w) > 1e-6*w {
+				t.Errorf("step %s: lr %g, want %g", s, lr[k], w)
+			}
+			delete(want, s)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("steps not logged: %v", want)
+	}
+	if code, _, errs := mdrun(t, "train", "-c", config(100), "--quiet"); code != exitError || !strings.Contains(errs, "pretrain.warmup") {
+		t.Errorf("warmup 100 of 100 steps: exit %d, %s", code, errs)
+	}
+}
+
 // TestTrainResumeIsExact trains 200 steps, then continues to 300 with
 // --resume, and compares with 300 steps in one go: the same flow, bit for
 // bit; also with a stateful loss (the adaptive weights of klx_bw), whose

@@ -57,7 +57,7 @@ import (
 
 type trainerProvider struct{}
 
-var trainerOptions = []string{"beta", "data", "validation", "validation_fraction", "placer_steps", "placer_batch", "placer_lr", "placer_lr_final", "placer_clip",
+var trainerOptions = []string{"beta", "data", "validation", "validation_fraction", "placer_steps", "placer_batch", "placer_lr", "placer_lr_final", "placer_clip", "placer_warmup", "pretrain_warmup", "warmup",
 	"pretrain_steps", "pretrain_batch", "pretrain_lr", "pretrain_lr_final", "pretrain_clip", "steps", "batch", "lr",
 	"lr_final", "clip", "eval_every", "eval_samples", "modes", "psf", "params", "analytic", "analytic_params", "log_every",
 	"oversample_modes", "oversample_fraction", "checkpoint", "checkpoint_every", "resume", "seed"}
@@ -77,6 +77,7 @@ type trainPlan struct {
 	lr, lrFinal, clip                float64
 	evalEvery, evalSamples, logEvery int
 	oversample                       float64
+	placerWarmup, preWarmup, warmup  int
 	checkpoint                       string
 	checkpointEvery                  int
 	resume                           bool
@@ -100,6 +101,7 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 		seed: uint64(p.int("seed", 1)),
 	}
 	t.lrFinal = p.float("lr_final", t.lr)
+	t.placerWarmup, t.preWarmup, t.warmup = p.int("placer_warmup", 0), p.int("pretrain_warmup", 0), p.int("warmup", 0)
 	t.oversample = p.float("oversample_fraction", 0.05)
 	t.placerLRFinal, t.placerClip = p.float("placer_lr_final", t.placerLR), p.float("placer_clip", 0)
 	t.preLRFinal, t.preClip = p.float("pretrain_lr_final", t.preLR), p.float("pretrain_clip", 0)
@@ -119,6 +121,9 @@ func parsePlan(o map[string]string) (trainPlan, error) {
 		return t, fmt.Errorf("options validation and validation_fraction: hold out a fraction of the data or give a validation dataset, not both")
 	case (t.validationFraction > 0 || t.validation != "") && t.data == "":
 		return t, fmt.Errorf("option validation: validation frames are compared with training data, and there is none")
+	case t.placerWarmup < 0 || t.preWarmup < 0 || t.warmup < 0 ||
+		(t.placerWarmup > 0 && t.placerWarmup >= t.placerSteps) || (t.preWarmup > 0 && t.preWarmup >= t.preSteps) || (t.warmup > 0 && t.warmup >= t.steps):
+		return t, fmt.Errorf("a phase's warmup must be fewer steps than the phase, and not negative")
 	case (t.checkpointEvery > 0 || t.resume) && t.checkpoint == "":
 		return t, fmt.Errorf("option checkpoint: a path prefix is needed for checkpoint_every and resume")
 	}
@@ -232,10 +237,10 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		var phase string
 		switch {
 		case step <= placed:
-			phase, lr = "placer", schedule(plan.placerLR, plan.placerLRFinal, step-1, plan.placerSteps)
+			phase, lr = "placer", schedule(plan.placerLR, plan.placerLRFinal, plan.placerWarmup, step-1, plan.placerSteps)
 			res, err = tr.PlacerStep(ctx, plan.placerBatch, lr, plan.placerClip)
 		case step <= pre:
-			phase, lr = "pretrain", schedule(plan.preLR, plan.preLRFinal, step-placed-1, plan.preSteps)
+			phase, lr = "pretrain", schedule(plan.preLR, plan.preLRFinal, plan.preWarmup, step-placed-1, plan.preSteps)
 			res, err = tr.Step(ctx, ml, plan.preBatch, lr, plan.preClip)
 		default:
 			if step == pre+1 {
@@ -243,7 +248,7 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 					return err
 				}
 			}
-			phase, lr = "train", schedule(plan.lr, plan.lrFinal, step-pre-1, plan.steps)
+			phase, lr = "train", schedule(plan.lr, plan.lrFinal, plan.warmup, step-pre-1, plan.steps)
 			res, err = tr.StepSum(ctx, svc.Losses, plan.batch, lr, plan.clip)
 		}
 		if err != nil {
@@ -284,10 +289,15 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 	return send(&pluginpb.TrainEvent{Step: int64(total), Done: true, Message: "done"})
 }
 
-// schedule is the learning rate at step k (from 0) of n: geometric from
-// lr to final.
-func schedule(lr, final float64, k, n int) float64 {
-	return lr * math.Pow(final/lr, float64(k)/math.Max(1, float64(n-1)))
+// schedule is the learning rate at step k (from 0) of n: rising linearly
+// to lr over the first warmup steps, then geometric from lr to final.
+func schedule(lr, final float64, warmup, k, n int) float64 {
+	if k < warmup {
+		// Adam's first steps move every parameter by about the rate,
+		// whatever the gradient: they start small while its moments fill.
+		return lr * float64(k+1) / float64(warmup)
+	}
+	return lr * math.Pow(final/lr, float64(k-warmup)/math.Max(1, float64(n-warmup-1)))
 }
 
 func needsData(terms []losses.Scaled) bool {
