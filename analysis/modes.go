@@ -43,6 +43,17 @@ func (s ModeSet) ClassifyFrame(x, cvs []float64) int {
 	return s.Classify(cvs)
 }
 
+// ClassifyFrames returns the mode of each frame (rows of dim numbers) of
+// x, or −1 for a frame in none.
+func (s ModeSet) ClassifyFrames(x []float64, dim int) []int {
+	labels := make([]int, len(x)/dim)
+	cvs := make([]float64, len(s.CVs))
+	for i := range labels {
+		labels[i] = s.ClassifyFrame(x[i*dim:(i+1)*dim], cvs)
+	}
+	return labels
+}
+
 func (s ModeSet) check() error {
 	if len(s.Modes) == 0 {
 		return fmt.Errorf("analysis: mode set %q has no modes", s.Name)

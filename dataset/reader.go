@@ -233,3 +233,14 @@ func Coordinates(paths ...string) (x []float64, frames, dim int, err error) {
 	}
 	return x, frames, dim, nil
 }
+
+// EvenlySpaced returns m of the frames (rows of dim numbers) of x, evenly
+// spaced through them, so that repeated evaluations see the same ones.
+func EvenlySpaced(x []float64, frames, m, dim int) []float64 {
+	out := make([]float64, 0, m*dim)
+	for j := 0; j < m; j++ {
+		f := j * frames / m
+		out = append(out, x[f*dim:(f+1)*dim]...)
+	}
+	return out
+}

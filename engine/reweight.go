@@ -219,7 +219,7 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 			refLogW, refEnergies = append(refLogW, lw), append(refEnergies, e)
 		}
 		if set != nil {
-			refLabels = classifyAll(set, xd, dim)
+			refLabels = set.ClassifyFrames(xd, dim)
 			refModes = fractionsOf(refLabels, len(set.Modes))
 		}
 		if places := len(flow.Info().GetGeneratedAtoms()); places > 0 && 3*places < dim {
@@ -240,7 +240,7 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 	var labels []int
 	var raw []float64
 	if set != nil {
-		labels = classifyAll(set, x, dim)
+		labels = set.ClassifyFrames(x, dim)
 		raw = fractionsOf(labels, len(set.Modes))
 	}
 	rep := &ReweightReport{Flow: flowPath, Samples: samples}
@@ -377,16 +377,6 @@ func medianBetaU(labels []int, energy []float64, beta float64, k int) *float64 {
 	return &m
 }
 
-// classifyAll returns the mode of each configuration (-1 for none).
-func classifyAll(set *analysis.ModeSet, x []float64, dim int) []int {
-	labels := make([]int, len(x)/dim)
-	cvs := make([]float64, len(set.CVs))
-	for i := range labels {
-		labels[i] = set.ClassifyFrame(x[i*dim:(i+1)*dim], cvs)
-	}
-	return labels
-}
-
 // fractionsOf returns the fraction of labels in each of k modes.
 func fractionsOf(labels []int, k int) []float64 {
 	out := make([]float64, k)
@@ -437,13 +427,7 @@ func referenceFrames(paths []string, dim, maxFrames int) ([]float64, error) {
 	if d != dim {
 		return nil, fmt.Errorf("%s: frames of %d coordinates, the system has %d", strings.Join(paths, ", "), d, dim)
 	}
-	m := min(n, maxFrames)
-	out := make([]float64, 0, m*dim)
-	for j := 0; j < m; j++ {
-		f := j * n / m
-		out = append(out, x[f*dim:(f+1)*dim]...)
-	}
-	return out, nil
+	return dataset.EvenlySpaced(x, n, min(n, maxFrames), dim), nil
 }
 
 // writeReweighted saves the samples with their energies and weights.

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 
 	"github.com/flowmd/flowmd/analysis"
+	"github.com/flowmd/flowmd/dataset"
 )
 
 // Evaluation is what the trainer measures of the flow every so often.
@@ -39,6 +40,9 @@ type Evaluation struct {
 	// is a flow that learnt its frames, not their distribution.
 	TrainNLL, ValidationNLL         float64
 	TrainModeNLL, ValidationModeNLL []float64
+	// ValidationFrames is the number of held-out frames evaluated (0:
+	// none, and no NLLs).
+	ValidationFrames int
 }
 
 // Evaluate draws n model samples (and up to n data configurations) and
@@ -75,9 +79,8 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 		for _, m := range modes.Modes {
 			ev.ModeNames = append(ev.ModeNames, m.Name)
 		}
-		cv := make([]float64, len(modes.CVs))
-		for i := 0; i < n; i++ {
-			if k := modes.ClassifyFrame(x[i*dim:(i+1)*dim], cv); k >= 0 {
+		for i, k := range modes.ClassifyFrames(x, dim) {
+			if k >= 0 {
 				ev.Modes[k] += 1 / float64(n)
 				ev.ReweightedModes[k] += w[i]
 			}
@@ -87,7 +90,7 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 		return ev, nil
 	}
 	m := min(n, t.Frames)
-	xd := evenlySpaced(t.Data, t.Frames, m, dim)
+	xd := dataset.EvenlySpaced(t.Data, t.Frames, m, dim)
 	bd, _, err := t.energies(ctx, xd, m, false)
 	if err != nil {
 		return ev, err
@@ -105,7 +108,7 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 	if ev.ForwardESS, err = analysis.ForwardESSFraction(rd); err != nil {
 		return ev, err
 	}
-	dataMode := classify(modes, xd, m, dim)
+	dataMode := classify(modes, xd, dim)
 	if modes != nil {
 		ev.DataModes = make([]float64, len(modes.Modes))
 		for _, k := range dataMode {
@@ -119,38 +122,23 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 	}
 	ev.TrainNLL, ev.TrainModeNLL = meanNLL(logp, dataMode, modes)
 	mv := min(n, t.ValidationFrames)
-	xv := evenlySpaced(t.Validation, t.ValidationFrames, mv, dim)
+	xv := dataset.EvenlySpaced(t.Validation, t.ValidationFrames, mv, dim)
 	_, logpv, err := t.logDensity(ctx, xv, false)
 	if err != nil {
 		return ev, err
 	}
-	ev.ValidationNLL, ev.ValidationModeNLL = meanNLL(logpv, classify(modes, xv, mv, dim), modes)
+	ev.ValidationNLL, ev.ValidationModeNLL = meanNLL(logpv, classify(modes, xv, dim), modes)
+	ev.ValidationFrames = mv
 	return ev, nil
 }
 
-// evenlySpaced returns m of the frames of x, evenly spaced, so that every
-// evaluation sees the same ones.
-func evenlySpaced(x []float64, frames, m, dim int) []float64 {
-	out := make([]float64, 0, m*dim)
-	for j := 0; j < m; j++ {
-		f := j * frames / m
-		out = append(out, x[f*dim:(f+1)*dim]...)
-	}
-	return out
-}
-
-// classify returns the mode of each of n configurations (-1 for none), or
-// nil without modes.
-func classify(modes *analysis.ModeSet, x []float64, n, dim int) []int {
+// classify returns the mode of each configuration (-1 for none), or nil
+// without modes.
+func classify(modes *analysis.ModeSet, x []float64, dim int) []int {
 	if modes == nil {
 		return nil
 	}
-	cv := make([]float64, len(modes.CVs))
-	k := make([]int, n)
-	for j := range k {
-		k[j] = modes.ClassifyFrame(x[j*dim:(j+1)*dim], cv)
-	}
-	return k
+	return modes.ClassifyFrames(x, dim)
 }
 
 // meanNLL returns the mean of -logp, and its mean over the frames of each
@@ -183,7 +171,7 @@ func (ev Evaluation) Metrics() map[string]float64 {
 	if ev.DataModes != nil || ev.ForwardESS > 0 {
 		m["eval_data_mean_beta_u"], m["eval_forward_kl"], m["eval_forward_ess"] = ev.DataMeanBetaU, ev.ForwardKL, ev.ForwardESS
 	}
-	validation := ev.ValidationNLL != 0 || ev.ValidationModeNLL != nil
+	validation := ev.ValidationFrames > 0
 	if validation {
 		m["eval_nll_train"], m["eval_nll_validation"] = ev.TrainNLL, ev.ValidationNLL
 	}

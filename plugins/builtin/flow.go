@@ -31,9 +31,7 @@ package builtin
 
 import (
 	"fmt"
-	"strings"
 
-	"github.com/flowmd/flowmd/dataset"
 	"github.com/flowmd/flowmd/engine"
 	"github.com/flowmd/flowmd/flows"
 	"github.com/flowmd/flowmd/plugins"
@@ -133,10 +131,9 @@ func FlowSpec(o map[string]string) (flows.GeneratorSpec, error) {
 	}
 	gs.PlacerHidden, gs.PlacerLayers = placerHidden, placerLayers
 	if paths := o["data"]; paths != "" {
-		// One dataset, or several (comma-separated) pooled.
-		x, frames, _, err := dataset.Coordinates(strings.Split(paths, ",")...)
+		x, frames, err := readCoordinates("data", paths)
 		if err != nil {
-			return gs, fmt.Errorf("option data: %w", err)
+			return gs, err
 		}
 		if err := gs.FitStandardization(x, frames, 1e-3); err != nil {
 			return gs, fmt.Errorf("option data: %s: %w", paths, err)
