@@ -271,14 +271,17 @@ func (c *TrainConfig) Validate() error {
 	if f := c.Oversample.Fraction; f != 0 && !(f > 0 && f < 1) {
 		bad("oversample.fraction", "%g is not a fraction in (0, 1)", f)
 	}
-	for _, p := range c.Data {
-		if strings.Contains(p, ",") {
-			// The plugins get the list comma-separated.
-			bad("data", "%s: a dataset's path may not hold a comma", p)
-		} else if _, err := os.Stat(p); err != nil {
-			bad("data", "%v", err)
+	datasets := func(key string, paths []string) {
+		for _, p := range paths {
+			if strings.Contains(p, ",") {
+				// The plugins get the list comma-separated.
+				bad(key, "%s: a dataset's path may not hold a comma", p)
+			} else if _, err := os.Stat(p); err != nil {
+				bad(key, "%v", err)
+			}
 		}
 	}
+	datasets("data", c.Data)
 	if v := c.Validation; len(v.Data) > 0 || v.Fraction != 0 {
 		switch {
 		case len(c.Data) == 0:
@@ -288,13 +291,7 @@ func (c *TrainConfig) Validate() error {
 		case !(v.Fraction >= 0 && v.Fraction < 1):
 			bad("validation.fraction", "%g is not a fraction in (0, 1)", v.Fraction)
 		}
-		for _, p := range v.Data {
-			if strings.Contains(p, ",") {
-				bad("validation.data", "%s: a dataset's path may not hold a comma", p)
-			} else if _, err := os.Stat(p); err != nil {
-				bad("validation.data", "%v", err)
-			}
-		}
+		datasets("validation.data", v.Data)
 	}
 	for key, p := range map[string]PhaseConfig{"placer": c.Placer, "pretrain": c.Pretrain, "train": c.Train} {
 		if p.Batch < 1 || !(p.LR > 0) || p.LRFinal < 0 || p.Clip < 0 {

@@ -166,9 +166,6 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 		if validation, held, err = readCoordinates("validation", plan.validation); err != nil {
 			return err
 		}
-		if len(validation)/held != len(data)/frames {
-			return fmt.Errorf("option validation: %s holds configurations of %d coordinates, the data %s of %d", plan.validation, len(validation)/held, plan.data, len(data)/frames)
-		}
 	}
 	if plan.validationFraction > 0 {
 		// The last frames, not a random draw: frames of a trajectory are
@@ -192,7 +189,7 @@ func (trainerProvider) Train(ctx context.Context, o map[string]string, svc plugi
 	}
 	if held > 0 {
 		if err := tr.SetValidation(validation, held); err != nil {
-			return err
+			return fmt.Errorf("option validation: %s: %w", plan.validation, err)
 		}
 		if err := send(&pluginpb.TrainEvent{Message: fmt.Sprintf("%d frames held out for validation, %d to train on", held, frames)}); err != nil {
 			return err
