@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/flowmd/flowmd/flows"
 	"github.com/flowmd/flowmd/integrators"
+	"github.com/flowmd/flowmd/internal/superpose"
 	"github.com/flowmd/flowmd/plugins"
 	"github.com/flowmd/flowmd/topology"
 )
@@ -221,9 +220,9 @@ func identity3() [3][3]float64 { return [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 
 
 // bestRotation returns the rotation r minimising sum |r a_i - b_i|^2: for
 // one point the smallest rotation between the two directions (Rodrigues),
-// for more the Kabsch rotation from the SVD of sum a_i b_i^T. Swapping a
-// and b gives the transpose. The identity where it is ill-defined (one
-// point turned by nearly pi, or a zero vector).
+// for more the Kabsch rotation (superpose.Rotation). Swapping a and b gives
+// the transpose. The identity where it is ill-defined (one point turned by
+// nearly pi, or a zero vector).
 func bestRotation(a, b [][3]float64) [3][3]float64 {
 	if len(a) == 1 {
 		u, v := a[0], b[0]
@@ -254,37 +253,14 @@ func bestRotation(a, b [][3]float64) [3][3]float64 {
 		}
 		return r
 	}
-	h := mat.NewDense(3, 3, nil)
-	for n := range a {
-		for i := 0; i < 3; i++ {
-			for j := 0; j < 3; j++ {
-				h.Set(i, j, h.At(i, j)+a[n][i]*b[n][j])
-			}
+	flat := func(p [][3]float64) []float64 {
+		out := make([]float64, 0, 3*len(p))
+		for _, v := range p {
+			out = append(out, v[0], v[1], v[2])
 		}
+		return out
 	}
-	var svd mat.SVD
-	if !svd.Factorize(h, mat.SVDFull) {
-		return identity3()
-	}
-	var u, v, r mat.Dense
-	svd.UTo(&u)
-	svd.VTo(&v)
-	r.Mul(&v, u.T())
-	if mat.Det(&r) < 0 {
-		// A reflection fits better: flip the direction of the smallest
-		// singular value to stay a rotation.
-		for i := 0; i < 3; i++ {
-			v.Set(i, 2, -v.At(i, 2))
-		}
-		r.Mul(&v, u.T())
-	}
-	var out [3][3]float64
-	for i := 0; i < 3; i++ {
-		for j := 0; j < 3; j++ {
-			out[i][j] = r.At(i, j)
-		}
-	}
-	return out
+	return superpose.Matrix(superpose.Rotation(flat(a), flat(b)))
 }
 
 // startFlow starts the flow plugin pc names, on the run's plugin host,

@@ -1,6 +1,10 @@
 package charmm
 
-import "math"
+import (
+	"math"
+
+	"github.com/flowmd/flowmd/internal/superpose"
+)
 
 // alignment is the penalty of thesis section 2.4,
 //
@@ -163,84 +167,6 @@ func leftJacobianInv(n vec3, theta float64) mat3 {
 	return identity3().addScaled(k, -theta/2).addScaled(k.mul(k), c)
 }
 
-// kabsch returns the rotation R minimising sum |R xc_i - y_i|^2, by Horn's
-// quaternion method, as a unit axis and an angle in [0, pi].
-func kabsch(xc, y []float64) (axis vec3, angle float64) {
-	var s mat3 // s[a][b] = sum xc_a y_b
-	for i := 0; i+2 < len(xc); i += 3 {
-		for a := 0; a < 3; a++ {
-			for b := 0; b < 3; b++ {
-				s[a][b] += xc[i+a] * y[i+b]
-			}
-		}
-	}
-	nm := [4][4]float64{
-		{s[0][0] + s[1][1] + s[2][2], s[1][2] - s[2][1], s[2][0] - s[0][2], s[0][1] - s[1][0]},
-		{s[1][2] - s[2][1], s[0][0] - s[1][1] - s[2][2], s[0][1] + s[1][0], s[2][0] + s[0][2]},
-		{s[2][0] - s[0][2], s[0][1] + s[1][0], -s[0][0] + s[1][1] - s[2][2], s[1][2] + s[2][1]},
-		{s[0][1] - s[1][0], s[2][0] + s[0][2], s[1][2] + s[2][1], -s[0][0] - s[1][1] + s[2][2]},
-	}
-	q := topEigenvector4(nm)
-	if q[0] < 0 {
-		for i := range q {
-			q[i] = -q[i]
-		}
-	}
-	v := vec3{q[1], q[2], q[3]}
-	vn := v.norm()
-	if vn < 1e-300 {
-		return vec3{1, 0, 0}, 0
-	}
-	return v.scale(1 / vn), 2 * math.Atan2(vn, q[0])
-}
-
-// topEigenvector4 returns the unit eigenvector of the largest eigenvalue of
-// a symmetric 4x4 matrix, by cyclic Jacobi rotations.
-func topEigenvector4(a [4][4]float64) [4]float64 {
-	v := [4][4]float64{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}
-	for sweep := 0; sweep < 50; sweep++ {
-		off := 0.0
-		for p := 0; p < 4; p++ {
-			for q := p + 1; q < 4; q++ {
-				off += a[p][q] * a[p][q]
-			}
-		}
-		if off < 1e-30 {
-			break
-		}
-		for p := 0; p < 4; p++ {
-			for q := p + 1; q < 4; q++ {
-				if a[p][q] == 0 {
-					continue
-				}
-				theta := (a[q][q] - a[p][p]) / (2 * a[p][q])
-				t := math.Copysign(1, theta) / (math.Abs(theta) + math.Sqrt(theta*theta+1))
-				c := 1 / math.Sqrt(t*t+1)
-				s := t * c
-				for k := 0; k < 4; k++ { // A <- A J
-					akp, akq := a[k][p], a[k][q]
-					a[k][p], a[k][q] = c*akp-s*akq, s*akp+c*akq
-				}
-				for k := 0; k < 4; k++ { // A <- J^T A
-					apk, aqk := a[p][k], a[q][k]
-					a[p][k], a[q][k] = c*apk-s*aqk, s*apk+c*aqk
-				}
-				for k := 0; k < 4; k++ {
-					vkp, vkq := v[k][p], v[k][q]
-					v[k][p], v[k][q] = c*vkp-s*vkq, s*vkp+c*vkq
-				}
-			}
-		}
-	}
-	best := 0
-	for k := 1; k < 4; k++ {
-		if a[k][k] > a[best][best] {
-			best = k
-		}
-	}
-	return [4]float64{v[0][best], v[1][best], v[2][best], v[3][best]}
-}
-
 // energy returns the penalty of configuration x and adds its force to f.
 func (al *alignment) energy(x, f []float64) float64 {
 	if al.atoms == nil {
@@ -275,7 +201,8 @@ func (al *alignment) subsetEnergy(x, f []float64) float64 {
 			xc[3*i+k] = x[3*i+k] - c[k]
 		}
 	}
-	axis, theta := kabsch(xc, al.y)
+	a, theta := superpose.Rotation(xc, al.y)
+	axis := vec3(a)
 	rStar := rodrigues(axis, theta)
 	r, b := rStar, identity3()
 	if theta > al.maxAngle {
