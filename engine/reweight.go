@@ -87,6 +87,13 @@ type ReweightedMode struct {
 	Raw      float64 `json:"raw"`
 	Fraction float64 `json:"fraction"`
 	StdErr   float64 `json:"stderr"`
+	// ESS is Kish's effective sample size of the weights within the
+	// mode: how many equally weighted samples its reweighted fraction
+	// rests on. The standard error assumes the samples cover the mode;
+	// a mode whose weight sits on a handful of samples (an ESS far below
+	// its sample count) is one the flow covers where the target has
+	// little mass, and its fraction may be off by more than StdErr.
+	ESS float64 `json:"ess"`
 	// Reference is the mode's fraction in the reference dataset.
 	Reference *float64 `json:"reference,omitempty"`
 	// MedianBetaU is the median of beta U over the flow's samples in the
@@ -349,7 +356,18 @@ func modeEstimates(set *analysis.ModeSet, labels []int, w, raw, ref []float64) [
 			}
 			return 0
 		})
-		out[k] = ReweightedMode{Mode: m.Name, Raw: raw[k], Fraction: frac, StdErr: se}
+		var sw, sw2 float64
+		for i, v := range w {
+			if labels[i] == k && v > 0 {
+				sw += v
+				sw2 += v * v
+			}
+		}
+		var ess float64
+		if sw2 > 0 {
+			ess = sw * sw / sw2
+		}
+		out[k] = ReweightedMode{Mode: m.Name, Raw: raw[k], Fraction: frac, StdErr: se, ESS: ess}
 		if ref != nil {
 			out[k].Reference = &ref[k]
 		}

@@ -84,9 +84,9 @@ func printReweight(out io.Writer, rep *engine.ReweightReport) error {
 			fmt.Fprintf(w, "  non-finite energies\t%d (weight 0)\n", t.NonFinite)
 		}
 		if len(t.Modes) > 0 {
-			fmt.Fprintf(w, "  mode\tflow\treweighted\treference\tmedian beta U: flow\treference\treference, placed H\n")
+			fmt.Fprintf(w, "  mode\tflow\treweighted\tESS\treference\tmedian beta U: flow\treference\treference, placed H\n")
 			for _, m := range t.Modes {
-				fmt.Fprintf(w, "  %s\t%.4f\t%.4f +- %.4f\t%s\t%s\t%s\t%s\n", m.Mode, m.Raw, m.Fraction, m.StdErr,
+				fmt.Fprintf(w, "  %s\t%.4f\t%.4f +- %.4f\t%.0f\t%s\t%s\t%s\t%s\n", m.Mode, m.Raw, m.Fraction, m.StdErr, m.ESS,
 					orDash(m.Reference, "%.4f"), orDash(m.MedianBetaU, "%.2f"), orDash(m.ReferenceMedianBetaU, "%.2f"),
 					orDash(m.ReferencePlacedMedianBetaU, "%.2f"))
 			}
