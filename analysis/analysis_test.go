@@ -900,3 +900,14 @@ func TestPlotLines(t *testing.T) {
 		t.Error("zero size accepted")
 	}
 }
+
+func TestModeMedians(t *testing.T) {
+	values := []float64{5, 1, 3, math.Inf(1), 2, 4, math.NaN(), 7}
+	labels := []int{0, 0, 0, 0, 1, 1, 1, -1}
+	got := ModeMedians(values, labels, 3)
+	// Mode 0: {1, 3, 5} (Inf skipped); mode 1: {2, 4} (NaN skipped); mode
+	// 2: no frames; the unlabelled 7 counts nowhere.
+	if got[0] != 3 || got[1] != 3 || !math.IsNaN(got[2]) {
+		t.Errorf("medians %v, want [3 3 NaN]", got)
+	}
+}

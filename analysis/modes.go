@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // Mode is a named region of collective-variable space.
@@ -52,6 +53,33 @@ func (s ModeSet) ClassifyFrames(x []float64, dim int) []int {
 		labels[i] = s.ClassifyFrame(x[i*dim:(i+1)*dim], cvs)
 	}
 	return labels
+}
+
+// ModeMedians returns, for each of k modes, the median of values over the
+// frames labelled with it (labels as ClassifyFrames gives them), skipping
+// non-finite values; NaN for a mode without a finite value. A flow's mode
+// whose samples' median energy lies kT above the data's in the same mode
+// is one the flow covers where the mode has little mass.
+func ModeMedians(values []float64, labels []int, k int) []float64 {
+	byMode := make([][]float64, k)
+	for i, l := range labels {
+		if l >= 0 && l < k && !math.IsNaN(values[i]) && !math.IsInf(values[i], 0) {
+			byMode[l] = append(byMode[l], values[i])
+		}
+	}
+	out := make([]float64, k)
+	for m, v := range byMode {
+		if len(v) == 0 {
+			out[m] = math.NaN()
+			continue
+		}
+		sort.Float64s(v)
+		out[m] = v[len(v)/2]
+		if len(v)%2 == 0 {
+			out[m] = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+	}
+	return out
 }
 
 func (s ModeSet) check() error {

@@ -270,14 +270,21 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 			return nil, fmt.Errorf("%s: %w", tg.name, err)
 		}
 		tr.NonFinite = nonFinite
+		medians := func(labels []int, energy []float64) []float64 {
+			return analysis.ModeMedians(energy, labels, len(tr.Modes))
+		}
+		flowMed := medians(labels, energies[t])
+		var refMed, placedMed []float64
+		if refEnergies != nil {
+			refMed = medians(refLabels, refEnergies[t])
+		}
+		if refPlacedEnergies != nil {
+			placedMed = medians(refLabels, refPlacedEnergies[t])
+		}
 		for k := range tr.Modes {
-			tr.Modes[k].MedianBetaU = medianBetaU(labels, energies[t], beta, k)
-			if refEnergies != nil {
-				tr.Modes[k].ReferenceMedianBetaU = medianBetaU(refLabels, refEnergies[t], beta, k)
-			}
-			if refPlacedEnergies != nil {
-				tr.Modes[k].ReferencePlacedMedianBetaU = medianBetaU(refLabels, refPlacedEnergies[t], beta, k)
-			}
+			tr.Modes[k].MedianBetaU = scaledOrNil(flowMed, k, beta)
+			tr.Modes[k].ReferenceMedianBetaU = scaledOrNil(refMed, k, beta)
+			tr.Modes[k].ReferencePlacedMedianBetaU = scaledOrNil(placedMed, k, beta)
 		}
 		if refLogW != nil {
 			f, err := analysis.ForwardESSFraction(refLogW[t])
@@ -375,23 +382,13 @@ func modeEstimates(set *analysis.ModeSet, labels []int, w, raw, ref []float64) [
 	return out
 }
 
-// medianBetaU is the median of beta*energy over the configurations of mode
-// k with a finite energy, or nil if there are none.
-func medianBetaU(labels []int, energy []float64, beta float64, k int) *float64 {
-	var u []float64
-	for i, l := range labels {
-		if l == k && !math.IsNaN(energy[i]) && !math.IsInf(energy[i], 0) {
-			u = append(u, beta*energy[i])
-		}
-	}
-	if len(u) == 0 {
+// scaledOrNil returns beta*v[k], or nil when v is nil or v[k] is NaN (a
+// mode without finite energies).
+func scaledOrNil(v []float64, k int, beta float64) *float64 {
+	if v == nil || math.IsNaN(v[k]) {
 		return nil
 	}
-	sort.Float64s(u)
-	m := u[len(u)/2]
-	if len(u)%2 == 0 {
-		m = (u[len(u)/2-1] + u[len(u)/2]) / 2
-	}
+	m := beta * v[k]
 	return &m
 }
 

@@ -33,6 +33,12 @@ type Evaluation struct {
 	// p_B, and the data's.
 	Modes, ReweightedModes, DataModes []float64
 	ModeNames                         []string
+	// ModeMedianBetaU is the median beta U of the model samples in each
+	// mode, DataModeMedianBetaU that of the data frames (NaN for a mode
+	// without any). A mode whose samples lie kT above its data frames is
+	// covered where it has little mass, and losses that weigh samples by
+	// p_B/p_G drain it.
+	ModeMedianBetaU, DataModeMedianBetaU []float64
 	// TrainNLL is the mean -log p_G of the evaluated training frames and
 	// ValidationNLL that of the held-out frames, when there are any;
 	// TrainModeNLL and ValidationModeNLL are the same per mode (NaN for a
@@ -79,12 +85,14 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 		for _, m := range modes.Modes {
 			ev.ModeNames = append(ev.ModeNames, m.Name)
 		}
-		for i, k := range modes.ClassifyFrames(x, dim) {
+		labels := modes.ClassifyFrames(x, dim)
+		for i, k := range labels {
 			if k >= 0 {
 				ev.Modes[k] += 1 / float64(n)
 				ev.ReweightedModes[k] += w[i]
 			}
 		}
+		ev.ModeMedianBetaU = analysis.ModeMedians(bu, labels, len(modes.Modes))
 	}
 	if t.Frames == 0 {
 		return ev, nil
@@ -116,6 +124,7 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 				ev.DataModes[k] += 1 / float64(m)
 			}
 		}
+		ev.DataModeMedianBetaU = analysis.ModeMedians(bd, dataMode, len(modes.Modes))
 	}
 	if t.ValidationFrames == 0 {
 		return ev, nil
@@ -162,7 +171,8 @@ func meanNLL(logp []float64, mode []int, modes *analysis.ModeSet) (float64, []fl
 }
 
 // Metrics flattens an evaluation into named numbers for logs and CSV
-// files (mode fractions as mode.<name>, reweighted.<name>, data.<name>).
+// files (mode fractions as mode.<name>, reweighted.<name>, data.<name>;
+// median beta U as median_beta_u.<name> and data_median_beta_u.<name>).
 func (ev Evaluation) Metrics() map[string]float64 {
 	m := map[string]float64{
 		"eval_mean_beta_u": ev.MeanBetaU, "eval_log_z": ev.LogZ, "eval_mean_log_ratio": ev.MeanLogRatio,
@@ -180,6 +190,12 @@ func (ev Evaluation) Metrics() map[string]float64 {
 		m[fmt.Sprintf("reweighted.%s", name)] = ev.ReweightedModes[k]
 		if ev.DataModes != nil {
 			m[fmt.Sprintf("data.%s", name)] = ev.DataModes[k]
+		}
+		if v := ev.ModeMedianBetaU[k]; !math.IsNaN(v) {
+			m[fmt.Sprintf("median_beta_u.%s", name)] = v
+		}
+		if ev.DataModeMedianBetaU != nil && !math.IsNaN(ev.DataModeMedianBetaU[k]) {
+			m[fmt.Sprintf("data_median_beta_u.%s", name)] = ev.DataModeMedianBetaU[k]
 		}
 		// A mode without frames on either side has no comparison to show.
 		if validation && !math.IsNaN(ev.TrainModeNLL[k]) && !math.IsNaN(ev.ValidationModeNLL[k]) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/flowmd/flowmd/analysis"
@@ -200,6 +201,29 @@ func TestEvaluateExactFlow(t *testing.T) {
 	} {
 		if got, ok := m[key]; !ok || math.Abs(got-want) > 1e-9 {
 			t.Errorf("%s = %g (reported %v), want %g", key, got, ok, want)
+		}
+	}
+
+	// Median beta U per mode: of the 100 data frames, exactly; of the 500
+	// model samples, |x|^2/2 of a 2-d standard normal is exponential with
+	// median log 2 on each side (standard error about 0.06).
+	for k, name := range []string{"x0<0", "x0>=0"} {
+		var u []float64
+		for f := 0; f < 100; f++ {
+			if (data[2*f] >= 0) == (k == 1) {
+				u = append(u, (data[2*f]*data[2*f]+data[2*f+1]*data[2*f+1])/2)
+			}
+		}
+		slices.Sort(u)
+		want := u[len(u)/2]
+		if len(u)%2 == 0 {
+			want = (u[len(u)/2-1] + u[len(u)/2]) / 2
+		}
+		if got := m["data_median_beta_u."+name]; math.Abs(got-want) > 1e-9 {
+			t.Errorf("data_median_beta_u.%s = %g, want %g", name, got, want)
+		}
+		if got := m["median_beta_u."+name]; math.Abs(got-math.Ln2) > 0.25 {
+			t.Errorf("median_beta_u.%s = %g, want about log 2", name, got)
 		}
 	}
 }
