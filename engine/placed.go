@@ -12,10 +12,11 @@ import (
 const TermPlacerTether = "placer_tether"
 
 // placerVJP is what a placed energy needs of a flow: its hydrogen placer
-// G^H, and the vector-Jacobian product of the last kept placement.
+// G^H, and the vector-Jacobian product of the last kept placement, for
+// forces only (no parameter gradient).
 type placerVJP interface {
 	Complete(ctx context.Context, x []float64, keep bool) ([]float64, error)
-	VJP(ctx context.Context, dout, dld []float64) ([]float64, error)
+	InputVJP(ctx context.Context, dout, dld []float64) ([]float64, error)
 }
 
 // placedEnergy is the energy that data-free training of a flow with a
@@ -143,7 +144,7 @@ func (m *placedEnergy) Evaluate(ctx context.Context, b *forcefields.Batch) error
 			cot[r*dim+c] -= m.k * d[r*np+j]
 		}
 	}
-	grad, err := m.flow.VJP(ctx, cot, make([]float64, n))
+	grad, err := m.flow.InputVJP(ctx, cot, make([]float64, n))
 	if err != nil {
 		return fmt.Errorf("the placer's forces: %w", err)
 	}

@@ -57,7 +57,7 @@ func dialaninePlacer(t *testing.T, place bool) (forcefields.Model, *flows.Genera
 func TestPlacedEnergy(t *testing.T) {
 	inner, g, ref := dialaninePlacer(t, true)
 	const k = 40.0
-	m, err := newPlacedEnergy(inner, training.Local(g), g.GeneratedAtoms(), k)
+	m, err := newPlacedEnergy(inner, training.Local(g).(placerVJP), g.GeneratedAtoms(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,14 +148,14 @@ func TestPlacedEnergy(t *testing.T) {
 
 func TestPlacedEnergyRefuses(t *testing.T) {
 	inner, g, _ := dialaninePlacer(t, false) // every atom generated
-	if _, err := newPlacedEnergy(inner, training.Local(g), g.GeneratedAtoms(), 50); err == nil || !strings.Contains(err.Error(), "places no atoms") {
+	if _, err := newPlacedEnergy(inner, training.Local(g).(placerVJP), g.GeneratedAtoms(), 50); err == nil || !strings.Contains(err.Error(), "places no atoms") {
 		t.Errorf("a flow that places no atoms: %v", err)
 	}
 	inner, g, _ = dialaninePlacer(t, true)
-	if _, err := newPlacedEnergy(inner, training.Local(g), g.GeneratedAtoms(), 0); err == nil {
+	if _, err := newPlacedEnergy(inner, training.Local(g).(placerVJP), g.GeneratedAtoms(), 0); err == nil {
 		t.Errorf("a tether of 0 accepted")
 	}
-	if _, err := newPlacedEnergy(inner, training.Local(g), []int{0, 99}, 50); err == nil {
+	if _, err := newPlacedEnergy(inner, training.Local(g).(placerVJP), []int{0, 99}, 50); err == nil {
 		t.Errorf("a generated atom out of range accepted")
 	}
 }

@@ -38,3 +38,46 @@ func benchTrainingStep(b *testing.B, precision string) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
 }
+
+// BenchmarkPlaceVJP is the placer's share of sampling the energy with
+// placed hydrogens (mdrun gendata --placer): place the hydrogens of 32
+// walkers of dialanine's size (10 heavy atoms, 12 placed, the thesis'
+// placer of two hidden layers of 512) and carry the forces back to the
+// heavy atoms; VJP also accumulates the placer's parameter gradient,
+// InputVJP does not.
+func BenchmarkPlaceVJP(b *testing.B) {
+	const heavy, placed, n = 10, 12, 32
+	spec := GeneratorSpec{Flow: Spec{Blocks: 1, Hidden: 8, Seed: 1}, Atoms: heavy + placed}
+	for i := 0; i < heavy; i++ {
+		spec.Generated = append(spec.Generated, i)
+	}
+	for j := 0; j < placed; j++ {
+		spec.Placed = append(spec.Placed, heavy+j)
+		spec.Parents = append(spec.Parents, j%heavy)
+		spec.Offsets = append(spec.Offsets, 1, 0, 0)
+	}
+	g, err := NewGenerator(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	dim := g.Dim()
+	x, dout, din := make([]float64, n*dim), make([]float64, n*dim), make([]float64, n*dim)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+		dout[i] = rng.NormFloat64()
+	}
+	for _, c := range []struct {
+		name string
+		vjp  func(dout, dld, din []float64) error
+	}{{"VJP", g.VJP}, {"InputVJP", g.InputVJP}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				g.Place(n, x, true)
+				if err := c.vjp(dout, make([]float64, n), din); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -265,7 +265,7 @@ func (g *Generator) VJP(dout, dld, din []float64) error {
 		// of x -> Place(x), whose generated atoms pass through and whose
 		// placed atoms depend on the generated ones only (their own input
 		// coordinates are overwritten, so theirs is 0).
-		return g.placeVJP(dout, din)
+		return g.placeVJP(dout, din, true)
 	}
 	if g.Spec.Atoms == 0 {
 		return g.Flow.VJP(dout, dld, din)
@@ -296,7 +296,7 @@ func (g *Generator) VJP(dout, dld, din []float64) error {
 	g.scratch = grow(g.scratch, n*ng)
 	g.gather(n, dout, g.scratch)
 	if g.placer != nil {
-		g.placeBackward(n, dout, g.scratch, nil, nil, nil)
+		g.placeBackward(n, dout, g.scratch, nil, nil, nil, true)
 	}
 	return g.Flow.VJP(g.scratch, dld, din)
 }
@@ -400,8 +400,9 @@ func (g *Generator) place(n int, heavy, x, zh, ld []float64) {
 }
 
 // placeBackward backpropagates through the last place, kept in the
-// caches; zh, dzh and dld are nil after a deterministic one.
-func (g *Generator) placeBackward(n int, dout, dheavy, zh, dzh, dld []float64) {
+// caches; zh, dzh and dld are nil after a deterministic one. Without
+// withParams the placer's network gradient is neither computed nor added.
+func (g *Generator) placeBackward(n int, dout, dheavy, zh, dzh, dld []float64, withParams bool) {
 	chunks := g.placerChunks(n)
 	ng, N, np := 3*len(g.Spec.Generated), g.Dim(), 3*len(g.Spec.Placed)
 	p := g.Flow.Params.Values
@@ -413,10 +414,12 @@ func (g *Generator) placeBackward(n int, dout, dheavy, zh, dzh, dld []float64) {
 			if zh != nil {
 				zc, dzc, dldc = zh[a*np:b*np], dzh[a*np:b*np], dld[a:b]
 			}
-			grads[c] = g.placer.backward(p, b-a, g.heavy[a*ng:b*ng], dout[a*N:b*N], dheavy[a*ng:b*ng], zc, dzc, dldc, g.caches[c])
+			grads[c] = g.placer.backward(p, b-a, g.heavy[a*ng:b*ng], dout[a*N:b*N], dheavy[a*ng:b*ng], zc, dzc, dldc, g.caches[c], withParams)
 		}
 	})
-	g.addPlacerGrads(grads, chunks, zh != nil)
+	if withParams {
+		g.addPlacerGrads(grads, chunks, zh != nil)
+	}
 }
 
 // addPlacerGrads adds the chunks' gradients of the placer's network, and
@@ -522,12 +525,12 @@ func (g *Generator) Place(n int, x []float64, keep bool) {
 // PlacerVJP backpropagates the cotangents of whole configurations through
 // the last kept Place into the placer's parameters (their gradient
 // accumulates in Flow.Grad; the generated atoms are held fixed).
-func (g *Generator) PlacerVJP(dout []float64) error { return g.placerBackward(dout, false) }
+func (g *Generator) PlacerVJP(dout []float64) error { return g.placerBackward(dout, false, true) }
 
 // placerBackward is PlacerVJP, leaving in g.scratch the generated atoms'
 // cotangents: what the placed atoms' give them through the placer, plus
-// with own their own in dout.
-func (g *Generator) placerBackward(dout []float64, own bool) error {
+// with own their own in dout; without withParams it computes only those.
+func (g *Generator) placerBackward(dout []float64, own, withParams bool) error {
 	n := g.placeN
 	if n == 0 {
 		return fmt.Errorf("flows: no Place was kept for a placer VJP")
@@ -544,17 +547,29 @@ func (g *Generator) placerBackward(dout []float64, own bool) error {
 	} else {
 		clear(g.scratch)
 	}
-	g.placeBackward(n, dout, g.scratch, nil, nil, nil)
+	g.placeBackward(n, dout, g.scratch, nil, nil, nil, withParams)
 	return nil
 }
 
-// placeVJP is VJP after a kept Place: it accumulates the placer's
-// parameter gradient, as PlacerVJP does, and writes into din the
-// cotangents of Place's inputs: dout of each generated atom plus what the
-// placed atoms' cotangents give it through the placer, 0 for the placed
-// atoms. Sampling the energy with placed hydrogens (the target of
+// InputVJP is VJP for a caller that needs the inputs' cotangents only:
+// after a kept Place it skips the placer's parameter gradient, a third of
+// the placer's backward work (sampling the energy with placed hydrogens
+// needs forces, not training). After any other pass it is VJP, and the
+// parameter gradient accumulates as there.
+func (g *Generator) InputVJP(dout, dld, din []float64) error {
+	if g.placeN > 0 {
+		return g.placeVJP(dout, din, false)
+	}
+	return g.VJP(dout, dld, din)
+}
+
+// placeVJP is VJP after a kept Place: with withParams it accumulates the
+// placer's parameter gradient, as PlacerVJP does, and it writes into din
+// the cotangents of Place's inputs: dout of each generated atom plus what
+// the placed atoms' cotangents give it through the placer, 0 for the
+// placed atoms. Sampling the energy with placed hydrogens (the target of
 // data-free training with a placer) needs these forces on the heavy atoms.
-func (g *Generator) placeVJP(dout, din []float64) error {
+func (g *Generator) placeVJP(dout, din []float64, withParams bool) error {
 	n, N := g.placeN, g.Dim()
 	if len(din) < n*N || len(dout) < n*N {
 		return fmt.Errorf("flows: %d cotangents and %d input cotangents for %d rows of %d", len(dout), len(din), n, N)
@@ -563,7 +578,7 @@ func (g *Generator) placeVJP(dout, din []float64) error {
 		copy(din[:n*N], dout[:n*N]) // nothing is placed: Place is the identity
 		return nil
 	}
-	if err := g.placerBackward(dout, true); err != nil {
+	if err := g.placerBackward(dout, true, withParams); err != nil {
 		return err
 	}
 	clear(din[:n*N])

@@ -3,6 +3,7 @@ package flows
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -320,6 +321,61 @@ func TestGeneratorFloat32(t *testing.T) {
 		a, b := g64.Flow.Grad[i], g32.Flow.Grad[i]
 		if math.Abs(a-b) > 1e-4*(1+math.Abs(a)) {
 			t.Fatalf("parameter %d: float64 gradient %g, float32 %g", i, a, b)
+		}
+	}
+}
+
+// TestGeneratorInputVJP: after a kept Place, InputVJP gives the inputs the
+// cotangents VJP gives them and leaves the parameters' gradient alone, in
+// float64 and float32; after a forward pass it is VJP.
+func TestGeneratorInputVJP(t *testing.T) {
+	for _, prec := range []string{"float64", "float32"} {
+		g := framedMolecule(t, prec)
+		rng := rand.New(rand.NewPCG(3, 4))
+		n, dim := 5, g.Dim()
+		_, x, _ := g.Sample(n, rng, false)
+		dout := randRows(rng, n, dim, 1)
+		dld := make([]float64, n)
+		want, got := make([]float64, n*dim), make([]float64, n*dim)
+		g.Flow.ZeroGrad()
+		g.Place(n, append([]float64(nil), x...), true)
+		if err := g.VJP(dout, dld, want); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Max(g.Flow.Grad) == 0 && slices.Min(g.Flow.Grad) == 0 {
+			t.Fatalf("%s: VJP after Place left no placer gradient", prec)
+		}
+		g.Flow.ZeroGrad()
+		g.Place(n, append([]float64(nil), x...), true)
+		if err := g.InputVJP(dout, dld, got); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: input cotangent %d: InputVJP %g, VJP %g", prec, i, got[i], want[i])
+			}
+		}
+		for i, v := range g.Flow.Grad {
+			if v != 0 {
+				t.Fatalf("%s: InputVJP left gradient %g on parameter %d", prec, v, i)
+			}
+		}
+
+		// After a forward pass InputVJP is VJP, gradient and all.
+		z := randRows(rng, n, g.LatentDim(), 1)
+		run := func(vjp func(dout, dld, din []float64) error) ([]float64, []float64) {
+			g.Flow.ZeroGrad()
+			g.Forward(n, z, make([]float64, n*dim), make([]float64, n), true)
+			din := make([]float64, n*g.LatentDim())
+			if err := vjp(dout, dld, din); err != nil {
+				t.Fatal(err)
+			}
+			return din, append([]float64(nil), g.Flow.Grad...)
+		}
+		d1, g1 := run(g.VJP)
+		d2, g2 := run(g.InputVJP)
+		if !slices.Equal(d1, d2) || !slices.Equal(g1, g2) {
+			t.Errorf("%s: InputVJP after Forward differs from VJP", prec)
 		}
 	}
 }

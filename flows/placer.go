@@ -259,11 +259,12 @@ func add3(a, b vec3) vec3 { return vec3{a[0] + b[0], a[1] + b[1], a[2] + b[2]} }
 
 // backward takes the cotangents dout of whole configurations, adds the
 // cotangents of the generated atoms' coordinates into dheavy and returns
-// this chunk's gradient of the placer's network (its span only). After a
+// this chunk's gradient of the placer's network (its span only; nil, and
+// not computed, without params). After a
 // stochastic placement (zh not nil) it also writes the cotangents of zh
 // into dzh and leaves the scale's gradient in c.gscale, with dld the
 // cotangents of the rows' log-determinants (which hold log |det L|).
-func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy, zh, dzh, dld []float64, c *placerCache) []float64 {
+func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy, zh, dzh, dld []float64, c *placerCache, withParams bool) []float64 {
 	np, ng, N := 3*len(p.spec.Placed), 3*len(p.spec.Generated), 3*p.spec.Atoms
 	c.dnet = grow(c.dnet, n*np)
 	c.dx = grow(c.dx, n*ng)
@@ -317,25 +318,38 @@ func (p *Placer) backward(params []float64, n int, heavy, dout, dheavy, zh, dzh,
 			p.scale.backward(c.L, zh[r*np:(r+1)*np], c.dnet[r*np:(r+1)*np], dld[r], dzh[r*np:(r+1)*np], c.gscale)
 		}
 	}
-	p.netBackward(params, n, heavy, dheavy, c)
+	p.netBackward(params, n, heavy, dheavy, c, withParams)
+	if !withParams {
+		return nil
+	}
 	return c.grad
 }
 
 // netBackward backpropagates c.dnet, the cotangents of the network's
-// outputs, into c.grad and adds the inputs' into dheavy.
-func (p *Placer) netBackward(params []float64, n int, heavy, dheavy []float64, c *placerCache) {
+// outputs, into c.grad (withParams) and adds the inputs' into dheavy.
+func (p *Placer) netBackward(params []float64, n int, heavy, dheavy []float64, c *placerCache, withParams bool) {
 	np, ng := 3*len(p.spec.Placed), 3*len(p.spec.Generated)
 	if p.net32 != nil {
 		c.d32 = grow32(c.d32, n*np)
 		c.dx32 = grow32(c.dx32, n*ng)
-		c.grad32 = grow32(c.grad32, p.hi-p.lo)
-		clear(c.grad32)
+		var grad32 []float32
+		if withParams {
+			c.grad32 = grow32(c.grad32, p.hi-p.lo)
+			clear(c.grad32)
+			grad32 = c.grad32
+		}
 		convert(c.d32, c.dnet)
-		p.net32.Backward((*p.p32)[p.lo:p.hi], c.grad32, n, c.in32, c.d32, c.dx32, &c.mlp32)
+		p.net32.Backward((*p.p32)[p.lo:p.hi], grad32, n, c.in32, c.d32, c.dx32, &c.mlp32)
 		convert(c.dx, c.dx32)
-		convert(c.grad, c.grad32)
+		if withParams {
+			convert(c.grad, c.grad32)
+		}
 	} else {
-		p.net.Backward(params[p.lo:p.hi], c.grad, n, heavy[:n*ng], c.dnet, c.dx, &c.mlp)
+		var grad []float64
+		if withParams {
+			grad = c.grad
+		}
+		p.net.Backward(params[p.lo:p.hi], grad, n, heavy[:n*ng], c.dnet, c.dx, &c.mlp)
 	}
 	for i, v := range c.dx {
 		dheavy[i] += v
@@ -502,6 +516,6 @@ func (p *Placer) invertBackward(params []float64, n int, heavy, zh, dzh, dld, dh
 			}
 		}
 	}
-	p.netBackward(params, n, heavy, dheavy, c)
+	p.netBackward(params, n, heavy, dheavy, c, true)
 	return c.grad
 }

@@ -113,7 +113,7 @@ func (g *Generator) stochasticVJP(n int, dout, dld, din []float64) error {
 	}
 	g.gather(n, dout, dheavy)
 	dzh := make([]float64, n*np)
-	g.placeBackward(n, dout, dheavy, g.zh, dzh, dld)
+	g.placeBackward(n, dout, dheavy, g.zh, dzh, dld, true)
 	dzc := make([]float64, n*dc)
 	if err := g.Flow.VJP(dheavy, dld, dzc); err != nil {
 		return err

@@ -36,15 +36,19 @@ func (d *Dense[T]) Forward(params []T, n int, x, y []T) {
 
 // Backward takes the cotangent dy of the outputs for the inputs x of the
 // forward pass, adds the parameters' gradients into grad (laid out like
-// params) and, when dx is not nil, writes the inputs' cotangent into it.
+// params) unless grad is nil and, when dx is not nil, writes the inputs'
+// cotangent into it. A nil grad saves the weights' product, a third of
+// the layer's work, for callers that need forces only.
 func (d *Dense[T]) Backward(params, grad []T, n int, x, dy, dx []T) {
-	// dW += x^T dy; db += sum over rows of dy.
-	gemm(true, false, d.In, d.Out, n, 1, x, d.In, dy, d.Out, 1, View(d.W, grad), d.Out)
-	db := View(d.B, grad)
-	for r := 0; r < n; r++ {
-		row := dy[r*d.Out : (r+1)*d.Out]
-		for j, v := range row {
-			db[j] += v
+	if grad != nil {
+		// dW += x^T dy; db += sum over rows of dy.
+		gemm(true, false, d.In, d.Out, n, 1, x, d.In, dy, d.Out, 1, View(d.W, grad), d.Out)
+		db := View(d.B, grad)
+		for r := 0; r < n; r++ {
+			row := dy[r*d.Out : (r+1)*d.Out]
+			for j, v := range row {
+				db[j] += v
+			}
 		}
 	}
 	if dx != nil {

@@ -100,8 +100,9 @@ func (m *MLP[T]) Forward(params []T, n int, x, out []T, c *MLPCache[T]) {
 }
 
 // Backward takes the cotangent of the outputs of the last Forward on c
-// (dout is left unchanged), adds the parameters' gradients into grad and,
-// when dx is not nil, writes the inputs' cotangent into it.
+// (dout is left unchanged), adds the parameters' gradients into grad
+// (unless it is nil) and, when dx is not nil, writes the inputs' cotangent
+// into it.
 func (m *MLP[T]) Backward(params, grad []T, n int, x, dout, dx []T, c *MLPCache[T]) {
 	dy := dout
 	for i := len(m.Layers) - 1; i >= 0; i-- {

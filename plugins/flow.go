@@ -39,6 +39,13 @@ type FlowModel interface {
 	Step(lr, clip float64) float64
 }
 
+// InputVJPModel is a FlowModel that can skip the parameters' gradient
+// when a VJP's caller needs the inputs' cotangents only (the forces of an
+// energy with placed atoms). Its InputVJP gives VJP's input cotangents.
+type InputVJPModel interface {
+	InputVJP(dout, dld, din []float64) error
+}
+
 // FlowProvider is what a flow plugin implements: given the options from
 // the host's config, the flow to serve.
 type FlowProvider interface {
@@ -215,7 +222,11 @@ func (s *flowServer) VJP(_ context.Context, req *pluginpb.VJPRequest) (*pluginpb
 		}
 	}
 	din := make([]float64, n*in)
-	if err := m.VJP(dout, dld, din); err != nil {
+	vjp := m.VJP
+	if im, ok := m.(InputVJPModel); ok && req.GetInputsOnly() {
+		vjp = im.InputVJP
+	}
+	if err := vjp(dout, dld, din); err != nil {
 		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return &pluginpb.VJPResponse{InputCotangent: NewArray([]int{n, in}, din)}, nil
@@ -357,9 +368,19 @@ func (f *RemoteFlow) transform(ctx context.Context, name string, call transformC
 // its outputs and log-determinants, the cotangents of its inputs; the
 // parameters' gradients accumulate in the plugin.
 func (f *RemoteFlow) VJP(ctx context.Context, dout, dld []float64) ([]float64, error) {
+	return f.vjp(ctx, dout, dld, false)
+}
+
+// InputVJP is VJP for forces: the plugin may skip the parameters'
+// gradient, which the built-in flow does after a kept Complete.
+func (f *RemoteFlow) InputVJP(ctx context.Context, dout, dld []float64) ([]float64, error) {
+	return f.vjp(ctx, dout, dld, true)
+}
+
+func (f *RemoteFlow) vjp(ctx context.Context, dout, dld []float64, inputsOnly bool) ([]float64, error) {
 	n := len(dld)
 	outDim := len(dout) / max(n, 1)
-	resp, err := f.client.VJP(ctx, &pluginpb.VJPRequest{OutputCotangent: NewArray([]int{n, outDim}, dout), LogDetCotangent: NewArray([]int{n}, dld)})
+	resp, err := f.client.VJP(ctx, &pluginpb.VJPRequest{OutputCotangent: NewArray([]int{n, outDim}, dout), LogDetCotangent: NewArray([]int{n}, dld), InputsOnly: inputsOnly})
 	if err != nil {
 		return nil, f.wrap("VJP", err)
 	}

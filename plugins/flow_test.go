@@ -82,6 +82,49 @@ func TestFlowPluginMatchesInProcess(t *testing.T) {
 		t.Errorf("gradient norm %g through the plugin, %g in process", norm, nl)
 	}
 
+	// Forces through the placer (Complete, then InputVJP): the inputs'
+	// cotangents of VJP, and no parameter gradient, so the next step's
+	// gradient norm is 0; a VJP after the same Complete leaves one.
+	xc, err := remote.Complete(ctx, x, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dxc, err := remote.InputVJP(ctx, w, make([]float64, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xcl := append([]float64(nil), x...)
+	local.Complete(5, xcl, true)
+	same(t, "Complete", xc, xcl)
+	dxl := make([]float64, 5*66)
+	if err := local.VJP(w, make([]float64, 5), dxl); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "InputVJP after Complete", dxc, dxl)
+	// The in-process flow steps as the plugin does, to stay its twin.
+	local.Flow.ZeroGrad()
+	if norm, err := remote.Step(ctx, 1e-3, 0); err != nil || norm != 0 {
+		t.Errorf("gradient norm %g (%v) after InputVJP, want 0", norm, err)
+	}
+	local.Step(1e-3, 0)
+	if _, err := remote.Complete(ctx, x, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.VJP(ctx, w, make([]float64, 5)); err != nil {
+		t.Fatal(err)
+	}
+	norm, err = remote.Step(ctx, 1e-3, 0)
+	if err != nil || !(norm > 0) {
+		t.Errorf("gradient norm %g (%v) after VJP, want > 0", norm, err)
+	}
+	local.Complete(5, append([]float64(nil), x...), true)
+	if err := local.VJP(w, make([]float64, 5), dxl); err != nil {
+		t.Fatal(err)
+	}
+	if nl := local.Step(1e-3, 0); math.Abs(norm-nl) > 1e-12*nl {
+		t.Errorf("gradient norm %g through the plugin, %g in process", norm, nl)
+	}
+
 	// The inverse pass after the step, then save, perturb and load.
 	zi, _, err := remote.Inverse(ctx, x, false)
 	if err != nil {

@@ -603,11 +603,21 @@ func (l *local) kept(keep bool, in int) {
 }
 
 func (l *local) VJP(_ context.Context, dout, dld []float64) ([]float64, error) {
+	return l.vjp(dout, dld, l.g.VJP)
+}
+
+// InputVJP is VJP without the placer's parameter gradient after a kept
+// Complete (flows.Generator.InputVJP), as a remote flow's is.
+func (l *local) InputVJP(_ context.Context, dout, dld []float64) ([]float64, error) {
+	return l.vjp(dout, dld, l.g.InputVJP)
+}
+
+func (l *local) vjp(dout, dld []float64, vjp func(dout, dld, din []float64) error) ([]float64, error) {
 	if l.keptIn == 0 {
 		return nil, fmt.Errorf("training: no pass was kept for a VJP")
 	}
 	din := make([]float64, len(dld)*l.keptIn)
-	return din, l.g.VJP(dout, dld, din)
+	return din, vjp(dout, dld, din)
 }
 
 func (l *local) Step(_ context.Context, lr, clip float64) (float64, error) {

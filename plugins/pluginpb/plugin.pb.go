@@ -902,8 +902,12 @@ type VJPRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	OutputCotangent *Array                 `protobuf:"bytes,1,opt,name=output_cotangent,json=outputCotangent,proto3" json:"output_cotangent,omitempty"`   // [n, out dim]
 	LogDetCotangent *Array                 `protobuf:"bytes,2,opt,name=log_det_cotangent,json=logDetCotangent,proto3" json:"log_det_cotangent,omitempty"` // [n]
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The caller needs the inputs' cotangents only (forces, not training):
+	// the plugin may skip the parameters' gradient. Plugins that ignore it
+	// compute that gradient anyway, which is correct, only slower.
+	InputsOnly    bool `protobuf:"varint,3,opt,name=inputs_only,json=inputsOnly,proto3" json:"inputs_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VJPRequest) Reset() {
@@ -948,6 +952,13 @@ func (x *VJPRequest) GetLogDetCotangent() *Array {
 		return x.LogDetCotangent
 	}
 	return nil
+}
+
+func (x *VJPRequest) GetInputsOnly() bool {
+	if x != nil {
+		return x.InputsOnly
+	}
+	return false
 }
 
 type VJPResponse struct {
@@ -1668,11 +1679,13 @@ const file_flowmd_plugin_v1_plugin_proto_rawDesc = "" +
 	"keepForVjp\"v\n" +
 	"\x11TransformResponse\x12/\n" +
 	"\x06output\x18\x01 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x06output\x120\n" +
-	"\alog_det\x18\x02 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x06logDet\"\x95\x01\n" +
+	"\alog_det\x18\x02 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x06logDet\"\xb6\x01\n" +
 	"\n" +
 	"VJPRequest\x12B\n" +
 	"\x10output_cotangent\x18\x01 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x0foutputCotangent\x12C\n" +
-	"\x11log_det_cotangent\x18\x02 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x0flogDetCotangent\"O\n" +
+	"\x11log_det_cotangent\x18\x02 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x0flogDetCotangent\x12\x1f\n" +
+	"\vinputs_only\x18\x03 \x01(\bR\n" +
+	"inputsOnly\"O\n" +
 	"\vVJPResponse\x12@\n" +
 	"\x0finput_cotangent\x18\x01 \x01(\v2\x17.flowmd.plugin.v1.ArrayR\x0einputCotangent\"!\n" +
 	"\vSaveRequest\x12\x12\n" +
