@@ -12,8 +12,24 @@ import (
 // benchmarkEnergy measures energies and forces of batch configurations of a
 // reference system, reporting configurations per second.
 func benchmarkEnergy(b *testing.B, system, kernel string, batch int) {
+	benchmarkEnergyWith(b, system, kernel, batch, false)
+}
+
+// benchmarkEnergyWith is benchmarkEnergy, with the heavy-atom alignment
+// penalty that the flows' training uses when align is set.
+func benchmarkEnergyWith(b *testing.B, system, kernel string, batch int, align bool) {
 	sys, ref := loadReference(b, system)
-	m, err := New(sys, Options{}, kernel)
+	var opts Options
+	if align {
+		var heavy []int
+		for i, a := range sys.PSF.Atoms {
+			if a.Mass > 2 {
+				heavy = append(heavy, i)
+			}
+		}
+		opts.Align = &AlignOptions{Reference: flatten(ref.Configurations[0].Positions), Atoms: heavy}
+	}
+	m, err := New(sys, opts, kernel)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,6 +53,12 @@ func BenchmarkDialanineReferenceSingle(b *testing.B) {
 func BenchmarkButaneBatch1024(b *testing.B) { benchmarkEnergy(b, "butane", KernelCPU, 1024) }
 
 func BenchmarkDialanineBatch64(b *testing.B) { benchmarkEnergy(b, "dialanine", KernelCPU, 64) }
+
+// BenchmarkDialanineAlignedBatch1024 is the training's energy: the heavy
+// atoms aligned to the reference (thesis section 2.4).
+func BenchmarkDialanineAlignedBatch1024(b *testing.B) {
+	benchmarkEnergyWith(b, "dialanine", KernelCPU, 1024, true)
+}
 
 // benchmarkPeptide measures the 403-atom, 25-residue peptide built by
 // topology/build, without and with a 12 A cut-off.
