@@ -2,6 +2,7 @@ package charmm
 
 import (
 	"math"
+	"sync"
 
 	"github.com/flowmd/flowmd/internal/superpose"
 )
@@ -35,6 +36,15 @@ type alignment struct {
 	lambda   float64
 	maxAngle float64
 	atoms    []int // the subset, nil for every atom
+	// scratch holds *alignScratch: energy runs once per configuration,
+	// from as many goroutines as the batch is split over.
+	scratch sync.Pool
+}
+
+// alignScratch is the working memory of one energy evaluation.
+type alignScratch struct {
+	xs, fs, xc []float64 // the subset's coordinates, forces, centred coordinates
+	e          []vec3    // the residuals x_i - (R xc_i + c_ref)
 }
 
 func newAlignment(o *AlignOptions) *alignment {
@@ -169,15 +179,23 @@ func leftJacobianInv(n vec3, theta float64) mat3 {
 
 // energy returns the penalty of configuration x and adds its force to f.
 func (al *alignment) energy(x, f []float64) float64 {
+	sc, _ := al.scratch.Get().(*alignScratch)
+	if sc == nil {
+		sc = new(alignScratch)
+	}
+	defer al.scratch.Put(sc)
 	if al.atoms == nil {
-		return al.subsetEnergy(x, f)
+		return al.subsetEnergy(x, f, sc)
 	}
-	xs := gatherAtoms(x, al.atoms, make([]float64, 0, 3*len(al.atoms)))
+	sc.xs = gatherAtoms(x, al.atoms, sc.xs[:0])
+	xs := sc.xs
 	if f == nil {
-		return al.subsetEnergy(xs, nil)
+		return al.subsetEnergy(xs, nil, sc)
 	}
-	fs := make([]float64, len(xs))
-	u := al.subsetEnergy(xs, fs)
+	sc.fs = grow(sc.fs, len(xs))
+	fs := sc.fs
+	clear(fs)
+	u := al.subsetEnergy(xs, fs, sc)
 	for k, a := range al.atoms {
 		for d := 0; d < 3; d++ {
 			f[3*a+d] += fs[3*k+d]
@@ -187,15 +205,16 @@ func (al *alignment) energy(x, f []float64) float64 {
 }
 
 // subsetEnergy is energy over the atoms the alignment uses, x and f
-// holding those atoms only.
-func (al *alignment) subsetEnergy(x, f []float64) float64 {
+// holding those atoms only; sc lends it working memory.
+func (al *alignment) subsetEnergy(x, f []float64, sc *alignScratch) float64 {
 	n := len(x) / 3
 	var c vec3
 	for i := 0; i < n; i++ {
 		c = c.add(pos(x, int32(i)))
 	}
 	c = c.scale(1 / float64(n))
-	xc := make([]float64, len(x))
+	sc.xc = grow(sc.xc, len(x))
+	xc := sc.xc
 	for i := 0; i < n; i++ {
 		for k := 0; k < 3; k++ {
 			xc[3*i+k] = x[3*i+k] - c[k]
@@ -228,7 +247,10 @@ func (al *alignment) subsetEnergy(x, f []float64) float64 {
 	var tsum vec3
 	var am mat3
 	var tr float64
-	e := make([]vec3, n)
+	if cap(sc.e) < n {
+		sc.e = make([]vec3, n)
+	}
+	e := sc.e[:n]
 	for i := 0; i < n; i++ {
 		xi := pos(x, int32(i))
 		xci := pos(xc, int32(i))

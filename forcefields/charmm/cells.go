@@ -56,9 +56,11 @@ func (c *cellList) build(x []float64, size float64) {
 	}
 }
 
-func grow(s []int32, n int) []int32 {
+// grow returns s resized to n, reallocated only when too small (its
+// contents are then not kept).
+func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]int32, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }
