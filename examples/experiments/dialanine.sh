@@ -23,11 +23,16 @@
 # placer's hydrogens: the script samples that target by replica exchange
 # (mdrun gendata --placer, TARGET_SAMPLES frames per ladder, default 1500;
 # 0 skips it).
+# Then the same at lr 2e-6 (L^2_+ after the rising rate, KLx from the
+# pre-trained flow), and the hold test: L^2_+ and KLx, HOLD_STEPS (4000;
+# 0 skips this part) at 2e-6, both from the L^2_+ flow of the slow run,
+# then both from the KLx flow of the slow run.
 # STEPS (1000; place: 6000) and EVERY (250; place: 500) set the
 # fine-tuning's length and evaluations.
 #
 #   bash examples/experiments/dialanine.sh [OUT]   (sample: about 40 min
-#   on 2 cores; place: about 2 h, and about 40 min more for the target;
+#   on 2 cores; place: about 2 h, 1.5 h more for the slow runs and the
+#   hold tests, and about 40 min more for the target;
 #   the datasets, pre-trained flows and target are reused when OUT holds
 #   them)
 set -euo pipefail
@@ -115,6 +120,19 @@ if [ "$pre" = dialanine-topup ]; then
   finetune dialanine-topup-l2plus l2plus dialanine-topup-l2plus-warmup $((steps - 500)) 1e-5 "" 300
   finetune dialanine-topup-klx klx "$pre" "$steps" 1e-5
   losses="dialanine-topup-l2plus-warmup dialanine-topup-l2plus dialanine-topup-klx"
+  hold=${HOLD_STEPS:-4000}
+  if [ "$hold" -gt 0 ]; then
+    # At 1e-5 both losses drain C7ax below the target by 10,000 steps. At
+    # 2e-6, and from one flow for both, L^2_+ holds it and KLx drains it.
+    finetune dialanine-topup-l2plus-slow l2plus dialanine-topup-l2plus-warmup $((steps - 500)) 2e-6 "" 300
+    finetune dialanine-topup-klx-slow klx "$pre" "$steps" 2e-6
+    finetune dialanine-topup-l2plus-hold l2plus dialanine-topup-l2plus-slow "$hold" 2e-6 "" 300
+    finetune dialanine-topup-klx-hold klx dialanine-topup-l2plus-slow "$hold" 2e-6
+    finetune dialanine-topup-l2plus-hold2 l2plus dialanine-topup-klx-slow "$hold" 2e-6 "" 300
+    finetune dialanine-topup-klx-hold2 klx dialanine-topup-klx-slow "$hold" 2e-6
+    losses="$losses dialanine-topup-l2plus-slow dialanine-topup-klx-slow dialanine-topup-l2plus-hold dialanine-topup-klx-hold"
+    losses="$losses dialanine-topup-l2plus-hold2 dialanine-topup-klx-hold2"
+  fi
   column=mode.C7ax
 else
   for loss in l2plus klz_df klx; do
@@ -130,7 +148,9 @@ for name in $losses; do
     END { print name " " col line }' "$out/$name.metrics.csv"
 done
 if [ "$pre" = dialanine-topup ]; then
-  for name in dialanine-topup-l2plus dialanine-topup-klx; do
+  reweighted="dialanine-topup-l2plus dialanine-topup-klx"
+  [ "$hold" -gt 0 ] && reweighted="$reweighted dialanine-topup-l2plus-hold dialanine-topup-klx-hold dialanine-topup-l2plus-hold2 dialanine-topup-klx-hold2"
+  for name in $reweighted; do
     "$mdrun" reweight -c "$out/$name.yaml" --samples 100000 --modes dialanine > "$out/$name-reweight.txt"
     echo "$name, 100,000 samples:"; grep -E "^  (C7ax|alphaL|C5|C7eq|alphaR) " "$out/$name-reweight.txt" | head -5
   done
