@@ -36,8 +36,10 @@ type Evaluation struct {
 	// ModeMedianBetaU is the median beta U of the model samples in each
 	// mode, DataModeMedianBetaU that of the data frames (NaN for a mode
 	// without any). A mode whose samples lie kT above its data frames is
-	// covered where it has little mass, and losses that weigh samples by
-	// p_B/p_G drain it.
+	// covered where it has little mass; most of its samples then have r
+	// below the batch mean, which L^2_+ does not push up. (With placed
+	// hydrogens the data frames keep their own, whose thermal energy
+	// raises the data's figure.)
 	ModeMedianBetaU, DataModeMedianBetaU []float64
 	// TrainNLL is the mean -log p_G of the evaluated training frames and
 	// ValidationNLL that of the held-out frames, when there are any;
