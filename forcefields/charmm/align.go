@@ -151,12 +151,6 @@ func (m mat3) addScaled(b mat3, s float64) mat3 {
 	return m
 }
 
-// rodrigues returns the rotation by angle theta about the unit axis n.
-func rodrigues(n vec3, theta float64) mat3 {
-	k := skew(n)
-	return identity3().addScaled(k, math.Sin(theta)).addScaled(k.mul(k), 1-math.Cos(theta))
-}
-
 // leftJacobian returns J_l of SO(3) at the rotation vector theta*n.
 func leftJacobian(n vec3, theta float64) mat3 {
 	k := skew(n)
@@ -222,13 +216,13 @@ func (al *alignment) subsetEnergy(x, f []float64, sc *alignScratch) float64 {
 	}
 	a, theta := superpose.Rotation(xc, al.y)
 	axis := vec3(a)
-	rStar := rodrigues(axis, theta)
+	rStar := mat3(superpose.Matrix(axis, theta))
 	r, b := rStar, identity3()
 	if theta > al.maxAngle {
 		// Capped: R = Exp(maxAngle n). B maps a left perturbation of R* to
 		// the one of R: J_l(omega_c) Df(omega*) J_l^-1(omega*), where
 		// Df = (maxAngle/theta) (I - n n^T) keeps only the change of axis.
-		r = rodrigues(axis, al.maxAngle)
+		r = mat3(superpose.Matrix(axis, al.maxAngle))
 		var proj mat3
 		for i := 0; i < 3; i++ {
 			for j := 0; j < 3; j++ {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/flowmd/flowmd/internal/superpose"
 	"github.com/flowmd/flowmd/topology"
 )
 
@@ -120,7 +121,7 @@ func TestClippingBoundsGradient(t *testing.T) {
 }
 
 func rotation(axis vec3, angle float64) mat3 {
-	return rodrigues(axis.scale(1/axis.norm()), angle)
+	return mat3(superpose.Matrix(axis.scale(1/axis.norm()), angle))
 }
 
 func transform(x []float64, r mat3, shift vec3) []float64 {
