@@ -55,6 +55,18 @@ func (s ModeSet) ClassifyFrames(x []float64, dim int) []int {
 	return labels
 }
 
+// LabelFractions returns the fraction of labels (as ClassifyFrames gives
+// them) in each of k modes; a frame in none counts in the total only.
+func LabelFractions(labels []int, k int) []float64 {
+	out := make([]float64, k)
+	for _, m := range labels {
+		if m >= 0 && m < k {
+			out[m] += 1 / float64(len(labels))
+		}
+	}
+	return out
+}
+
 // ModeMedians returns, for each of k modes, the median of values over the
 // frames labelled with it (labels as ClassifyFrames gives them), skipping
 // non-finite values; NaN for a mode without a finite value. A flow's mode

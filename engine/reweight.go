@@ -227,7 +227,7 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 		}
 		if set != nil {
 			refLabels = set.ClassifyFrames(xd, dim)
-			refModes = fractionsOf(refLabels, len(set.Modes))
+			refModes = analysis.LabelFractions(refLabels, len(set.Modes))
 		}
 		if places := len(flow.Info().GetGeneratedAtoms()); places > 0 && 3*places < dim {
 			xp, err := flow.Complete(ctx, xd, false)
@@ -248,7 +248,7 @@ func (j *ReweightJob) Run(ctx context.Context) (*ReweightReport, error) {
 	var raw []float64
 	if set != nil {
 		labels = set.ClassifyFrames(x, dim)
-		raw = fractionsOf(labels, len(set.Modes))
+		raw = analysis.LabelFractions(labels, len(set.Modes))
 	}
 	rep := &ReweightReport{Flow: flowPath, Samples: samples}
 	var logws [][]float64
@@ -390,17 +390,6 @@ func scaledOrNil(v []float64, k int, beta float64) *float64 {
 	}
 	m := beta * v[k]
 	return &m
-}
-
-// fractionsOf returns the fraction of labels in each of k modes.
-func fractionsOf(labels []int, k int) []float64 {
-	out := make([]float64, k)
-	for _, m := range labels {
-		if m >= 0 {
-			out[m] += 1 / float64(len(labels))
-		}
-	}
-	return out
 }
 
 // clippedEstimate truncates the largest fraction q of the weights to the

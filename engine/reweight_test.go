@@ -13,7 +13,7 @@ func TestModeEstimates(t *testing.T) {
 	set := &analysis.ModeSet{Modes: []analysis.Mode{{Name: "a"}, {Name: "b"}, {Name: "empty"}}}
 	labels := []int{0, 0, 1, 1, 1, -1}
 	w := []float64{0.1, 0.3, 0.2, 0.2, 0.2, 0} // normalized; the last sample is in no mode
-	raw := fractionsOf(labels, 3)
+	raw := analysis.LabelFractions(labels, 3)
 	got := modeEstimates(set, labels, w, raw, nil)
 	// Mode a: fraction 0.4, se^2 = sum w^2 (1_a - 0.4)^2
 	//   = (0.01 + 0.09) 0.36 + 3 (0.04) 0.16 = 0.0552.

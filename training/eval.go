@@ -120,12 +120,7 @@ func (t *Trainer) Evaluate(ctx context.Context, n int, modes *analysis.ModeSet, 
 	}
 	dataMode := classify(modes, xd, dim)
 	if modes != nil {
-		ev.DataModes = make([]float64, len(modes.Modes))
-		for _, k := range dataMode {
-			if k >= 0 {
-				ev.DataModes[k] += 1 / float64(m)
-			}
-		}
+		ev.DataModes = analysis.LabelFractions(dataMode, len(modes.Modes))
 		ev.DataModeMedianBetaU = analysis.ModeMedians(bd, dataMode, len(modes.Modes))
 	}
 	if t.ValidationFrames == 0 {
